@@ -1,0 +1,44 @@
+# One entry point for set-up and checks, the same locally and in CI.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck fix bench demo clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Reinstall only when the project definition changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/earful db upgrade
+	$(BIN)/earful run
+
+demo: $(STAMP)
+	$(BIN)/earful demo
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check src workers tests benchmarks
+	$(BIN)/ruff check src workers tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	bash tests/setup_system.sh
+	$(BIN)/pytest -q
+
+fix: $(STAMP)
+	$(BIN)/ruff format src workers tests benchmarks
+	$(BIN)/ruff check --fix src workers tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/earful bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

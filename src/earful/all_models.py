@@ -1,0 +1,6 @@
+"""Imports every module that defines tables, so ``SQLModel.metadata`` is complete.
+
+Alembic's env.py and the schema test import this; add a line when a feature adds tables.
+"""
+
+from earful import models  # noqa: F401

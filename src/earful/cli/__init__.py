@@ -1,0 +1,93 @@
+"""The ``earful`` command line: thin — parses arguments and calls the core.
+
+Each command group lives in its own module with a ``register(app)`` function.
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config (one-line reason on stderr).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+from earful.cli.common import CliState, default_config_dir, default_db_url
+from earful.errors import ConfigError, EarfulError
+
+app = typer.Typer(
+    name="earful",
+    help="Earful: hear every public complaint about your brand, and escalate the ones that spread.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Command modules, in help order. Each defines register(app: typer.Typer) -> None.
+COMMAND_MODULES = [
+    "run_cmd",
+    "demo_cmd",
+    "parse_cmd",
+    "score_cmd",
+    "replay_cmd",
+    "sources_cmd",
+    "mentions_cmd",
+    "escalations_cmd",
+    "digest_cmd",
+    "web_cmd",
+    "db_cmd",
+    "status_cmd",
+    "bench_cmd",
+]
+
+
+@app.callback()
+def _common(
+    ctx: typer.Context,
+    config: Path = typer.Option(
+        None, "--config", help="config directory [default: ./config or EARFUL_CONFIG]"
+    ),
+    db: str = typer.Option(
+        None, "--db", help="database URL [default: sqlite:///earful.db or EARFUL_DB_URL]"
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging"),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    ctx.obj = CliState(config_dir=config or default_config_dir(), db_url=db or default_db_url())
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"earful.cli.{_name}").register(app)
+
+
+def main() -> None:
+    """Console-script entry point: maps Earful errors to exit codes and one-line reasons."""
+    try:
+        app(standalone_mode=False)
+    except ConfigError as exc:
+        typer.echo(f"earful: {exc}", err=True)
+        sys.exit(2)
+    except EarfulError as exc:
+        typer.echo(f"earful: {exc}", err=True)
+        sys.exit(1)
+    except (typer.Exit, SystemExit) as exc:
+        code = exc.exit_code if isinstance(exc, typer.Exit) else exc.code
+        sys.exit(code if isinstance(code, int) else 0)
+    except typer.Abort:
+        typer.echo("earful: aborted", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        # Click's usage errors (typer vendors click) arrive here in non-standalone mode.
+        show = getattr(exc, "show", None)
+        code = getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
+        raise

@@ -1,0 +1,9 @@
+"""CLI: mentions (not yet built)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Adds this module's commands to app."""

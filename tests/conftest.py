@@ -1,0 +1,101 @@
+"""Shared test plumbing: where ../shared is, and the real services.
+
+Tests that need ../shared or a service skip with a clear reason on a laptop without them,
+and fail — never skip — when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("EARFUL_SHARED", ROOT.parent / "shared"))
+IN_CI = bool(os.environ.get("CI"))
+PG_ADMIN_URL = os.environ.get("EARFUL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("EARFUL_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when ``condition`` is false — or fail, under CI, where everything must be there."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared (fixtures, data), or skip/fail when ../shared is absent."""
+    path = SHARED.joinpath(*parts)
+    need(path.exists(), f"{path} is absent (../shared is not beside the checkout)")
+    return path
+
+
+def fixture_bytes(*parts: str) -> bytes:
+    return shared_path("fixtures", "real", *parts).read_bytes()
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'earful.db'}"
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    from earful.db import init_db, make_engine
+
+    engine = make_engine(sqlite_url)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on 127.0.0.1, dropped afterwards."""
+    need(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
+    from earful.db import make_engine
+
+    admin = make_engine(PG_ADMIN_URL)
+    name = f"earful_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    from earful.db import init_db, make_engine
+
+    engine = make_engine(pg_url)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    need(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
+    return REDIS_URL
