@@ -84,7 +84,10 @@ def run_in_transaction(
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (every branch head: features add their own branch off the baseline)."""
+    """Bring the schema to the newest revision of every branch.
+
+    Each feature adds its own Alembic branch off the baseline, so upgrade applies all heads.
+    """
     from alembic import command
     from alembic.config import Config
 

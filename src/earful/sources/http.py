@@ -1,0 +1,357 @@
+"""The only place Earful talks HTTP to sources.
+
+``HttpClient`` wraps an injected ``httpx.Client`` (tests pass ``httpx.MockTransport`` or respx)
+and adds what every connector needs: a descriptive User-Agent, timeouts, a response-size cap,
+conditional GET, retries with exponential backoff and jitter on timeouts/5xx/429 (honouring
+Retry-After), per-host politeness, a per-host circuit breaker, and one mapping of transport and
+status errors onto the Earful error tree.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from earful.errors import (
+    SourceAuthError,
+    SourceError,
+    SourceGoneError,
+    TransientSourceError,
+)
+from earful.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# A Retry-After longer than this is not slept through inside a poll: the error carries it and
+# the scheduler moves the source's next poll instead of blocking a worker.
+MAX_INLINE_WAIT_S = 30.0
+BREAKER_THRESHOLD = 5
+BREAKER_COOLDOWN_S = 300.0
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    status: int
+    url: str
+    headers: httpx.Headers
+    body: bytes
+    not_modified: bool = False
+
+    @property
+    def etag(self) -> str | None:
+        value: str | None = self.headers.get("etag")
+        return value
+
+    @property
+    def last_modified(self) -> str | None:
+        value: str | None = self.headers.get("last-modified")
+        return value
+
+    def json(self) -> Any:
+        import json
+
+        from earful.errors import ParseError
+
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise ParseError(f"{self.url}: response is not JSON: {exc}", reason="json") from exc
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+class _HostGate:
+    """Per-host politeness gap and circuit breaker, shared by all threads of one client."""
+
+    def __init__(self, min_interval_s: float, monotonic: Callable[[], float]) -> None:
+        self.min_interval_s = min_interval_s
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._next_slot: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._open_until: dict[str, float] = {}
+
+    def wait_turn(self, host: str, sleep: Callable[[float], None]) -> None:
+        with self._lock:
+            now = self._monotonic()
+            open_until = self._open_until.get(host, 0.0)
+            if open_until > now:
+                raise TransientSourceError(
+                    f"{host}: circuit open after repeated failures; retrying in "
+                    f"{open_until - now:.0f}s",
+                    reason="circuit_open",
+                    retry_after=open_until - now,
+                )
+            slot = max(now, self._next_slot.get(host, 0.0))
+            self._next_slot[host] = slot + self.min_interval_s
+        if slot > now:
+            sleep(slot - now)
+
+    def record(self, host: str, *, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self._failures.pop(host, None)
+                return
+            count = self._failures.get(host, 0) + 1
+            self._failures[host] = count
+            if count >= BREAKER_THRESHOLD:
+                self._open_until[host] = self._monotonic() + BREAKER_COOLDOWN_S
+                self._failures[host] = 0
+                logger.warning("circuit opened for %s after %s failures", host, count)
+
+
+class HttpClient:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        max_body_bytes: int,
+        max_retries: int = 3,
+        host_min_interval_s: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.max_body_bytes = max_body_bytes
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._wall = wall
+        self._gate = _HostGate(host_min_interval_s, monotonic)
+        self.bytes_received = 0
+        self.requests = 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        source: str = "",
+    ) -> HttpResponse:
+        """GET with conditional headers; a 304 comes back as ``not_modified`` with no body."""
+        hdrs = dict(headers or {})
+        if etag:
+            hdrs["If-None-Match"] = etag
+        if last_modified:
+            hdrs["If-Modified-Since"] = last_modified
+        return self.request("GET", url, params=params, headers=hdrs, source=source)
+
+    def post(
+        self,
+        url: str,
+        *,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        source: str = "",
+    ) -> HttpResponse:
+        return self.request("POST", url, json=json, data=data, headers=headers, source=source)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        source: str = "",
+    ) -> HttpResponse:
+        """One logical request, retried on transient failures with backoff and jitter."""
+        host = urlsplit(url).hostname or ""
+        attempt = 0
+        while True:
+            attempt += 1
+            self._gate.wait_turn(host, self._sleep)
+            try:
+                response = self._send_once(method, url, params, headers, json, data, source)
+            except TransientSourceError as exc:
+                self._gate.record(host, ok=False)
+                wait = self._backoff(attempt, exc.retry_after)
+                if attempt > self.max_retries or wait is None:
+                    raise
+                logger.info(
+                    "%s: %s (attempt %s), retrying in %.1fs", source or host, exc, attempt, wait
+                )
+                self._sleep(wait)
+                continue
+            except SourceError:
+                self._gate.record(host, ok=False)
+                raise
+            self._gate.record(host, ok=True)
+            return response
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
+        if retry_after is not None:
+            return retry_after if retry_after <= MAX_INLINE_WAIT_S else None
+        base: float = min(MAX_INLINE_WAIT_S, 0.5 * 2 ** (attempt - 1))
+        return base * (0.5 + random.random() / 2)  # jitter so retries do not align
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        json: Any,
+        data: Mapping[str, str] | None,
+        source: str,
+    ) -> HttpResponse:
+        label = source or url
+        self.requests += 1
+        try:
+            request = self.client.build_request(
+                method, url, params=params, headers=headers, json=json, data=data
+            )
+            response = self.client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise TransientSourceError(
+                f"{label}: timed out", source=source, reason="timeout"
+            ) from exc
+        except httpx.ConnectError as exc:
+            reason = "tls" if "SSL" in str(exc) or "certificate" in str(exc) else "connect"
+            if reason == "tls":
+                raise SourceError(
+                    f"{label}: TLS error: {exc}", source=source, reason=reason
+                ) from exc
+            raise TransientSourceError(
+                f"{label}: cannot connect ({exc}); check the URL and DNS",
+                source=source,
+                reason="connect",
+            ) from exc
+        except httpx.TransportError as exc:
+            raise TransientSourceError(
+                f"{label}: network error: {exc}", source=source, reason="network"
+            ) from exc
+        try:
+            if response.status_code == 304:
+                return HttpResponse(304, str(response.url), response.headers, b"", True)
+            self._raise_for_status(response, label, source)
+            body = self._read_capped(response, label, source)
+        finally:
+            response.close()
+        return HttpResponse(response.status_code, str(response.url), response.headers, body)
+
+    def _read_capped(self, response: httpx.Response, label: str, source: str) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise SourceError(
+                f"{label}: body of {declared} bytes exceeds the {self.max_body_bytes}-byte cap",
+                source=source,
+                reason="too_large",
+            )
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                self.bytes_received += len(chunk)
+                if size > self.max_body_bytes:
+                    raise SourceError(
+                        f"{label}: body exceeds the {self.max_body_bytes}-byte cap",
+                        source=source,
+                        reason="too_large",
+                    )
+                chunks.append(chunk)
+        except httpx.TimeoutException as exc:
+            raise TransientSourceError(
+                f"{label}: timed out reading the body", source=source, reason="timeout"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise TransientSourceError(
+                f"{label}: connection lost reading the body: {exc}", source=source, reason="network"
+            ) from exc
+        return b"".join(chunks)
+
+    def _raise_for_status(self, response: httpx.Response, label: str, source: str) -> None:
+        code = response.status_code
+        if code < 400:
+            return
+        if code == 429 or code >= 500:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall())
+            raise TransientSourceError(
+                f"{label}: HTTP {code}",
+                source=source,
+                reason=f"http_{code}",
+                retry_after=retry_after,
+            )
+        if code in (401, 403):
+            raise SourceAuthError(
+                f"{label}: HTTP {code}: access refused; check the source's credentials",
+                source=source,
+                reason=f"http_{code}",
+            )
+        if code == 410:
+            raise SourceGoneError(
+                f"{label}: HTTP 410 Gone: the source was removed; it is disabled until the "
+                "config is fixed",
+                source=source,
+                reason="http_410",
+                permanent=True,
+            )
+        if code == 404:
+            raise SourceGoneError(
+                f"{label}: HTTP 404 Not Found; check the URL", source=source, reason="http_404"
+            )
+        raise SourceError(f"{label}: HTTP {code}", source=source, reason=f"http_{code}")
+
+
+def make_client(
+    settings: Settings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    host_min_interval_s: float | None = None,
+) -> HttpClient:
+    """An ``HttpClient`` configured from settings; pass ``transport`` to mock the outside world."""
+    client = httpx.Client(
+        headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+        timeout=httpx.Timeout(settings.http_timeout_s, connect=min(10.0, settings.http_timeout_s)),
+        follow_redirects=True,
+        transport=transport,
+    )
+    return HttpClient(
+        client,
+        max_body_bytes=settings.max_body_bytes,
+        max_retries=settings.max_retries,
+        host_min_interval_s=(
+            settings.host_min_interval_s if host_min_interval_s is None else host_min_interval_s
+        ),
+        sleep=sleep,
+    )

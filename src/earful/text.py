@@ -1,0 +1,104 @@
+"""Turning untrusted markup into plain text, and small text utilities shared by connectors."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+# Elements whose end (or start) separates text, so "a<br>b" does not become "ab".
+_BREAKS = frozenset(
+    {
+        "br",
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "tr",
+        "td",
+        "th",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "hr",
+        "table",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "dd",
+        "dt",
+    }
+)
+# Elements whose content is never text a reader sees.
+_SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "svg"})
+_WS = re.compile(r"[ \t\r\f\v\u00a0]+")
+_NL = re.compile(r"\s*\n\s*")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self._skip_depth += 1
+        elif tag in _BREAKS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str | None) -> str:
+    """Plain text from HTML: tags stripped, entities decoded, whitespace tidied.
+
+    Never fetches anything and never keeps markup, so the result is safe to store as text
+    (it still must be escaped wherever it is shown).
+    """
+    if not markup:
+        return ""
+    if "<" not in markup and "&" not in markup:
+        return tidy_whitespace(markup)
+    parser = _TextExtractor()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except (AssertionError, ValueError):  # pathological markup: fall back to a crude strip
+        return tidy_whitespace(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
+    return tidy_whitespace("".join(parser.parts))
+
+
+def tidy_whitespace(value: str) -> str:
+    """Collapse runs of spaces, keep single line breaks between paragraphs."""
+    value = _WS.sub(" ", value)
+    value = _NL.sub("\n", value)
+    return value.strip()
+
+
+def excerpt(value: str, limit: int = 280) -> str:
+    """The first ``limit`` characters, cut at a word boundary, with an ellipsis."""
+    value = value.replace("\n", " ")
+    if len(value) <= limit:
+        return value
+    cut = value.rfind(" ", 0, limit)
+    return value[: cut if cut > limit // 2 else limit].rstrip() + "…"

@@ -1,0 +1,146 @@
+"""The HTTP layer: conditional GET, retries and Retry-After, size cap, error mapping."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from earful.errors import SourceAuthError, SourceError, SourceGoneError, TransientSourceError
+from earful.settings import get_settings
+from earful.sources.http import HttpClient, make_client, parse_retry_after
+
+
+def client_for(
+    handler, *, max_body: int = 1_000_000, sleeps: list[float] | None = None
+) -> HttpClient:  # type: ignore[no-untyped-def]
+    record = sleeps if sleeps is not None else []
+    settings = get_settings(max_body_bytes=max_body, max_retries=3)
+    return make_client(
+        settings,
+        transport=httpx.MockTransport(handler),
+        sleep=record.append,
+        host_min_interval_s=0.0,
+    )
+
+
+def test_sends_user_agent_and_conditional_headers() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(304)
+
+    resp = client_for(handler).get("https://example.org/feed", etag='"abc"', last_modified="Mon")
+    assert resp.not_modified and resp.body == b""
+    assert seen[0].headers["If-None-Match"] == '"abc"'
+    assert seen[0].headers["If-Modified-Since"] == "Mon"
+    assert seen[0].headers["User-Agent"].startswith("Earful/")
+
+
+def test_retries_5xx_then_succeeds() -> None:
+    calls = []
+    sleeps: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(503) if len(calls) < 3 else httpx.Response(200, content=b"ok")
+
+    resp = client_for(handler, sleeps=sleeps).get("https://example.org/x")
+    assert resp.body == b"ok"
+    assert len(calls) == 3
+    assert len(sleeps) == 2 and sleeps[1] > 0
+
+
+def test_429_honours_retry_after() -> None:
+    calls = []
+    sleeps: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"Retry-After": "7"})
+        return httpx.Response(200, content=b"{}")
+
+    client_for(handler, sleeps=sleeps).get("https://api.example.org/x")
+    assert sleeps == [7.0]
+
+
+def test_long_retry_after_is_not_slept_through() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "3600"})
+
+    sleeps: list[float] = []
+    with pytest.raises(TransientSourceError) as info:
+        client_for(handler, sleeps=sleeps).get("https://api.example.org/x")
+    assert info.value.retry_after == 3600.0
+    assert sleeps == []
+
+
+def test_gives_up_after_max_retries() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500)
+
+    with pytest.raises(TransientSourceError) as info:
+        client_for(handler).get("https://example.org/x")
+    assert info.value.reason == "http_500"
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "reason"),
+    [
+        (401, SourceAuthError, "http_401"),
+        (403, SourceAuthError, "http_403"),
+        (404, SourceGoneError, "http_404"),
+        (410, SourceGoneError, "http_410"),
+        (400, SourceError, "http_400"),
+    ],
+)
+def test_status_mapping(status: int, error: type[Exception], reason: str) -> None:
+    with pytest.raises(error) as info:
+        client_for(lambda r: httpx.Response(status)).get("https://example.org/x")
+    assert info.value.reason == reason  # type: ignore[attr-defined]
+    if status == 410:
+        assert info.value.permanent  # type: ignore[attr-defined]
+
+
+def test_body_over_cap_is_refused() -> None:
+    body = b"x" * 5000
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body)
+
+    with pytest.raises(SourceError) as info:
+        client_for(handler, max_body=1000).get("https://example.org/big")
+    assert info.value.reason == "too_large"
+
+
+def test_timeout_is_transient() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(TransientSourceError) as info:
+        client_for(handler).get("https://example.org/slow")
+    assert info.value.reason == "timeout"
+
+
+def test_circuit_opens_after_repeated_failures() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(502)
+
+    client = client_for(handler)
+    for _ in range(2):
+        with pytest.raises(TransientSourceError):
+            client.get("https://flaky.example.org/x")
+    sent = len(calls)
+    with pytest.raises(TransientSourceError) as info:
+        client.get("https://flaky.example.org/x")
+    assert info.value.reason == "circuit_open"
+    assert len(calls) == sent  # nothing sent while the circuit is open
+
+
+def test_parse_retry_after_http_date() -> None:
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412500.0) == 10.0
+    assert parse_retry_after("soon", now=0.0) is None
