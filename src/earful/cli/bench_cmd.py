@@ -1,9 +1,41 @@
-"""CLI: bench (not yet built)."""
+"""CLI: ``earful bench [--quick] [--only NAME]`` — the performance figures as one JSON object."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
+
+from earful.cli.common import err_console
+
+
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="smaller workloads, under two minutes"),
+    only: list[str] = typer.Option(None, "--only", help="run only this benchmark (repeatable)"),
+    out: Path = typer.Option(None, "--out", help="also write the JSON to this file"),
+) -> None:
+    """Run the benchmarks; print every figure (null when not measured) as one JSON object."""
+    from earful.bench.registry import BENCHES
+    from earful.bench.run import run_benchmarks
+
+    names = {b.name for b in BENCHES}
+    unknown = set(only or ()) - names
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown benchmark(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}"
+        )
+    result = run_benchmarks(
+        BENCHES,
+        quick=quick,
+        only=set(only) if only else None,
+        progress=lambda name: err_console.print(f"[dim]bench:[/] running {name}..."),
+    )
+    text = json.dumps(result, indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)
 
 
 def register(app: typer.Typer) -> None:
-    """Adds this module's commands to app."""
+    app.command("bench")(bench)

@@ -1,0 +1,1 @@
+"""``earful bench``: generated, realistic workloads measured side by side; figures as JSON."""

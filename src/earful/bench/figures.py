@@ -1,0 +1,234 @@
+"""The individual benchmarks. Each returns a dict of figures (keys of ``run.KEYS``).
+
+Workloads come from ``workload`` (fixed seeds) so runs are comparable; ``quick`` shrinks
+them so the whole of ``earful bench --quick`` stays under two minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+from earful.bench.workload import (
+    BRANDS,
+    adversarial_texts,
+    feed_bodies,
+    generate_posts,
+    generate_queries,
+)
+from earful.clock import SimulatedClock
+from earful.config import AppConfig, BrandConfig
+
+
+def bench_config() -> AppConfig:
+    brands = [BrandConfig(name=b, queries=[f'"{b}"']) for b in BRANDS]
+    return AppConfig(brands=brands)
+
+
+def _store(engine: Any, raws: list[Any], ctx: Any, *, count_updates: bool) -> int:
+    """One transaction per feed body, as the runner does."""
+    from earful.db import run_in_transaction
+    from earful.pipeline import process_batch
+
+    def work(session: Any) -> int:
+        report = process_batch(session, raws, ctx, source_name="bench")
+        return len(report.new_ids) + (len(report.updated_ids) if count_updates else 0)
+
+    return run_in_transaction(engine, work)
+
+
+def _rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 1) if seconds > 0 else 0.0
+
+
+def ingest(quick: bool) -> dict[str, Any]:
+    """parse -> match -> score -> store into SQLite, against stock VADER alone on the same texts."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from earful.db import init_db, make_engine
+    from earful.pipeline import build_context
+    from earful.sources.feed import parse
+
+    n = 5_000 if quick else 50_000
+    bodies = list(feed_bodies(n))
+    parsed = [m for body in bodies for m in parse(body, url="https://bench.example.com/").mentions]
+    texts = [m.text for m in parsed]
+
+    vader = SentimentIntensityAnalyzer()
+    started = time.perf_counter()
+    for text in texts:
+        vader.polarity_scores(text)
+    vader_s = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        init_db(engine)
+        ctx = build_context(bench_config(), SimulatedClock(datetime(2026, 1, 2, tzinfo=UTC)))
+        started = time.perf_counter()
+        stored = 0
+        for body in bodies:
+            raws = parse(body, url="https://bench.example.com/").mentions
+            stored += _store(engine, raws, ctx, count_updates=True)
+        pipeline_s = time.perf_counter() - started
+        engine.dispose()
+    ingest_rate = _rate(len(texts), pipeline_s)
+    vader_rate = _rate(len(texts), vader_s)
+    return {
+        "ingest_per_s": ingest_rate,
+        "vader_alone_per_s": vader_rate,
+        "ingest_ratio": round(ingest_rate / vader_rate, 3) if vader_rate else None,
+        "note": f"{len(texts)} mentions parsed from {len(bodies)} feeds, {stored} stored",
+    }
+
+
+def matching(quick: bool) -> dict[str, Any]:
+    """1,000 brand queries against 200,000 posts on one core."""
+    from earful.matching import MatchDoc, compile_brands
+
+    n_posts = 20_000 if quick else 200_000
+    queries = generate_queries(1_000)
+    brands = [BrandConfig(name=f"q{i}", queries=[q]) for i, q in enumerate(queries)]
+    matcher = compile_brands(brands)
+    posts = generate_posts(n_posts, seed=19)
+    started = time.perf_counter()
+    hits = 0
+    for text in posts:
+        if matcher.match(MatchDoc(text=text)):
+            hits += 1
+    seconds = time.perf_counter() - started
+    return {
+        "match_posts_per_s": _rate(n_posts, seconds),
+        "note": f"{n_posts} posts x 1000 queries, {hits} posts matched",
+    }
+
+
+def worst_text(quick: bool) -> dict[str, Any]:
+    """The slowest single text to score among adversarial inputs up to 100 KB."""
+    from earful.sentiment import get_analyzer
+
+    analyzer = get_analyzer()
+    worst = 0.0
+    for text in adversarial_texts():
+        started = time.perf_counter()
+        analyzer.score(text)
+        worst = max(worst, time.perf_counter() - started)
+    return {"worst_text_ms": round(worst * 1000, 2)}
+
+
+class _FeedHandler(BaseHTTPRequestHandler):
+    bodies: ClassVar[dict[str, bytes]] = {}
+    body_bytes_sent = 0
+
+    def do_GET(self) -> None:
+        body = self.bodies.get(self.path)
+        if body is None:
+            self.send_response(404)
+            self.end_headers()
+            return
+        etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("ETag", etag)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        type(self).body_bytes_sent += len(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serve_feeds(bodies: dict[str, bytes]) -> Iterator[str]:
+    """A local HTTP server on 127.0.0.1 serving ``bodies`` by path, with ETag/304."""
+    handler = type("Handler", (_FeedHandler,), {"bodies": bodies, "body_bytes_sent": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def repoll(quick: bool) -> dict[str, Any]:
+    """Body bytes transferred on the second poll of 100 unchanged feeds (target: 0)."""
+    from earful.config import SourceConfig
+    from earful.settings import get_settings
+    from earful.sources.base import PollState
+    from earful.sources.feed import fetch
+    from earful.sources.http import make_client
+
+    bodies = {f"/f{i}.xml": body for i, body in enumerate(feed_bodies(100 * 20, per_feed=20))}
+    with serve_feeds(bodies) as base:
+        client = make_client(get_settings(), host_min_interval_s=0.0)
+        states: dict[str, PollState] = {}
+        for path in bodies:
+            src = SourceConfig(name=path, kind="rss", url=base + path)
+            res = fetch(client, src, PollState())
+            states[path] = PollState(etag=res.etag, last_modified=res.last_modified)
+        first = client.bytes_received
+        unchanged = 0
+        for path in bodies:
+            src = SourceConfig(name=path, kind="rss", url=base + path)
+            res = fetch(client, src, states[path])
+            unchanged += int(res.not_modified)
+        second = client.bytes_received - first
+        client.close()
+    return {
+        "repoll_body_bytes": second,
+        "note": f"first poll {first} body bytes; second poll {unchanged}/100 answered 304",
+    }
+
+
+def peak_rss(quick: bool) -> dict[str, Any]:
+    """Peak RSS of a fresh process ingesting 100,000 mentions into SQLite."""
+    n = 20_000 if quick else 100_000
+    code = (
+        "import json,sys; from earful.bench.figures import ingest_child; "
+        f"print(json.dumps(ingest_child({n})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=1800
+    )
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return {
+        "peak_rss_100k_mb": data["peak_rss_mb"],
+        "note": f"{data['stored']} mentions ingested in the measured process",
+    }
+
+
+def ingest_child(n: int) -> dict[str, Any]:
+    """Runs in a child process so its peak RSS is the ingest's alone."""
+    from earful.db import init_db, make_engine
+    from earful.pipeline import build_context
+    from earful.sources.feed import parse
+
+    stored = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'rss.db'}")
+        init_db(engine)
+        ctx = build_context(bench_config(), SimulatedClock(datetime(2026, 1, 2, tzinfo=UTC)))
+        for body in feed_bodies(n, per_feed=200, seed=23):
+            raws = parse(body, url="https://bench.example.com/").mentions
+            stored += _store(engine, raws, ctx, count_updates=False)
+        engine.dispose()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"peak_rss_mb": round(peak_kb / 1024, 1), "stored": stored}
