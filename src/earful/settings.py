@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     db_url: str = Field("sqlite:///earful.db", description="SQLAlchemy URL of the store")
     broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker (Redis)")
     result_backend: str | None = Field(None, description="Celery result backend, only if needed")
+    visibility_timeout_s: int = Field(
+        3600, description="seconds before a task of a dead worker is handed to another"
+    )
+    worker_id: str | None = Field(None, description="name of this process in locks and logs")
     secret_key: SecretStr = Field(SecretStr(DEV_SECRET), description="HMAC key for ack links")
     base_url: str = Field("http://127.0.0.1:8000", description="public URL of `earful web`")
     user_agent: str = Field(

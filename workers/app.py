@@ -1,0 +1,78 @@
+"""The Celery app of the distributed runner (``celery -A workers.app worker|beat``).
+
+Configuration comes from ``earful.settings`` when Celery first needs it (the ``on_configure``
+signal), never at import time. Queues keep slow polling away from notifications:
+poll, process, engagement, notify, digest.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+from kombu import Queue  # type: ignore[attr-defined]
+
+from earful.settings import Settings, get_settings
+
+QUEUES = ("poll", "process", "engagement", "notify", "digest")
+
+TASK_ROUTES = {
+    "earful.tick": {"queue": "poll"},
+    "earful.poll_source": {"queue": "poll"},
+    "earful.process_batch": {"queue": "process"},
+    "earful.refresh_engagement": {"queue": "engagement"},
+    "earful.evaluate_risk": {"queue": "process"},
+    "earful.deliver_notifications": {"queue": "notify"},
+    "earful.check_sla": {"queue": "notify"},
+    "earful.build_digests": {"queue": "digest"},
+}
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Everything the app needs, from typed settings."""
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": settings.result_backend,
+        "task_ignore_result": settings.result_backend is None,
+        "task_queues": [Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]
+        "task_default_queue": "process",
+        "task_routes": TASK_ROUTES,
+        # At-least-once delivery: ack after the task ran, and hand the task of a worker that
+        # died (SIGKILL, OOM) to another. Tasks are idempotent, so a redelivery changes nothing.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        # Long, I/O-bound tasks: one message at a time per process so none waits behind them.
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": 240,
+        "task_time_limit": 300,
+        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
+        "broker_connection_retry_on_startup": True,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "timezone": "UTC",
+        "beat_schedule": {
+            "tick": {"task": "earful.tick", "schedule": timedelta(seconds=15)},
+            "refresh-engagement": {
+                "task": "earful.refresh_engagement",
+                "schedule": timedelta(minutes=1),
+            },
+            "deliver-notifications": {
+                "task": "earful.deliver_notifications",
+                "schedule": timedelta(seconds=30),
+            },
+            "check-sla": {"task": "earful.check_sla", "schedule": timedelta(minutes=1)},
+            "build-digests": {"task": "earful.build_digests", "schedule": timedelta(minutes=5)},
+        },
+    }
+
+
+app = Celery("earful")
+
+
+@app.on_configure.connect  # type: ignore[untyped-decorator]
+def _configure(sender: Celery, **_: Any) -> None:
+    sender.conf.update(celery_config(get_settings()))
+
+
+app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
