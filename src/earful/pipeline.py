@@ -1,0 +1,321 @@
+"""RawMention[] -> stored mentions, in stages that share one small contract.
+
+Each stage takes a batch of :class:`Item` and returns the batch it keeps; an item it drops is
+counted in ``rejected`` under a short reason (Scrapy item pipelines and ``DropItem``)::
+
+    match brands  ("no_brand")  ->  dedupe ("duplicate")  ->  sentiment  ->  store (upsert)
+
+The first three stages are pure (no I/O) and unit-tested alone; only :func:`process_batch`
+touches the database, inside the caller's transaction (it never commits). Hooks that must see
+committed rows (risk, escalation) are registered in ``PipelineContext.after_batch`` and run by
+the runner after the commit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from earful.clock import Clock
+from earful.config import AppConfig, BrandConfig
+from earful.mention import RawMention
+from earful.repository import (
+    BrandHit,
+    ScoredMention,
+    ScoreLike,
+    canonical_url,
+    clean_key,
+    clean_text,
+    upsert_mentions,
+)
+
+logger = logging.getLogger(__name__)
+
+# How much text matching and sentiment read at most: beyond this a post is still stored whole,
+# but a hostile 100 MB item cannot stall a worker.
+MAX_ANALYSED_CHARS = 1_100_000
+
+
+class MatcherLike(Protocol):
+    """``earful.matching.BrandMatcher``."""
+
+    def match(self, doc: Any) -> list[str]: ...
+
+
+class AnalyzerLike(Protocol):
+    """``earful.sentiment.SentimentAnalyzer``."""
+
+    def score(
+        self,
+        text: str,
+        *,
+        title: str | None = None,
+        rating: float | None = None,
+        rating_max: float = 5.0,
+        names: Sequence[str] = (),
+    ) -> ScoreLike: ...
+
+
+@dataclass
+class BatchReport:
+    new_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
+    rejected: Counter[str] = field(default_factory=Counter)
+    # Brands matched per stored mention id (for hooks that work per brand).
+    brands: dict[int, list[str]] = field(default_factory=dict)
+    source_name: str | None = None
+
+    @property
+    def stored(self) -> int:
+        return len(self.new_ids) + len(self.updated_ids)
+
+
+AfterBatchHook = Callable[[Engine, BatchReport], None]
+
+# Hooks every new context starts with (features register theirs at import, e.g. risk scoring).
+_registered_hooks: list[AfterBatchHook] = []
+
+
+def register_after_batch(hook: AfterBatchHook) -> None:
+    """Run ``hook(engine, batch)`` after every committed batch of every context built later."""
+    if hook not in _registered_hooks:
+        _registered_hooks.append(hook)
+
+
+@dataclass
+class PipelineContext:
+    """Everything a batch needs, built once per config (matcher and analyzer are compiled)."""
+
+    config: AppConfig
+    matcher: MatcherLike
+    analyzer: AnalyzerLike
+    clock: Clock
+    # Run by the runner after each committed batch, in order; a failing hook is logged and
+    # never loses the batch (the rows are committed already). Enqueue follow-up work here.
+    after_batch: list[AfterBatchHook] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Item:
+    """One mention travelling through the stages."""
+
+    raw: RawMention
+    source_name: str | None = None
+    brands: list[BrandHit] = field(default_factory=list)
+    score: ScoreLike | None = None
+
+
+class Stage(Protocol):
+    name: str
+
+    def process(self, batch: list[Item], rejected: Counter[str]) -> list[Item]: ...
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def competitor_names(config: AppConfig) -> set[str]:
+    """Lower-cased names of brands tracked only for share of voice (``track: false``)."""
+    return {b.name.lower() for b in config.brands if not b.track}
+
+
+def allowed_brands(config: AppConfig, restrict: Sequence[str] | None) -> set[str] | None:
+    """Brands a source may match: its ``brands`` list plus their competitors (for share of
+    voice); ``None`` when the source does not restrict."""
+    if restrict is None:
+        return None
+    allowed = {name.lower() for name in restrict}
+    for brand in config.brands:
+        if brand.name.lower() in allowed:
+            allowed.update(c.lower() for c in brand.competitors)
+    return allowed
+
+
+def _match_doc(raw: RawMention) -> Any:
+    matching = importlib.import_module("earful.matching")
+    from_mention = getattr(matching.MatchDoc, "from_mention", None)
+    if from_mention is not None:
+        return from_mention(_analysable(raw))
+    return matching.MatchDoc(raw.text, title=raw.title, author=raw.author, url=raw.url)
+
+
+def _analysable(raw: RawMention) -> RawMention:
+    if len(raw.text) <= MAX_ANALYSED_CHARS:
+        return raw
+    from dataclasses import replace
+
+    return replace(raw, text=raw.text[:MAX_ANALYSED_CHARS])
+
+
+class MatchBrands:
+    """Keeps items that mention a configured brand; rejects the rest as ``no_brand``."""
+
+    name = "match"
+
+    def __init__(
+        self,
+        matcher: MatcherLike,
+        config: AppConfig,
+        *,
+        restrict: Sequence[str] | None = None,
+        make_doc: Callable[[RawMention], Any] = _match_doc,
+    ) -> None:
+        self.matcher = matcher
+        self.competitors = competitor_names(config)
+        self.allowed = allowed_brands(config, restrict)
+        self.make_doc = make_doc
+
+    def process(self, batch: list[Item], rejected: Counter[str]) -> list[Item]:
+        kept: list[Item] = []
+        for item in batch:
+            names = self.matcher.match(self.make_doc(item.raw))
+            if self.allowed is not None:
+                names = [n for n in names if n.lower() in self.allowed]
+            if not names:
+                rejected["no_brand"] += 1
+                continue
+            item.brands = [BrandHit(n, n.lower() in self.competitors) for n in names]
+            kept.append(item)
+        return kept
+
+
+class Dedupe:
+    """Drops repeats inside one batch: the same (source, external id), or the same canonical
+    URL from the same source (feeds that list one article twice under two ids)."""
+
+    name = "dedupe"
+
+    def process(self, batch: list[Item], rejected: Counter[str]) -> list[Item]:
+        seen_ids: set[tuple[str, str]] = set()
+        seen_urls: set[tuple[str, str]] = set()
+        kept: list[Item] = []
+        for item in batch:
+            key = (item.raw.source, item.raw.external_id)
+            url = canonical_url(item.raw.url)
+            url_key = (item.raw.source, url) if url else None
+            if key in seen_ids or (url_key is not None and url_key in seen_urls):
+                rejected["duplicate"] += 1
+                continue
+            seen_ids.add(key)
+            if url_key is not None:
+                seen_urls.add(url_key)
+            kept.append(item)
+        return kept
+
+
+def mask_names(brands: Sequence[BrandConfig]) -> list[str]:
+    """Brand names and aliases: masked before scoring so "Delta" or "Best Buy" carry no
+    sentiment of their own."""
+    names: list[str] = []
+    for brand in brands:
+        names.append(brand.name)
+        names.extend(brand.aliases)
+    return names
+
+
+class ScoreSentiment:
+    """Scores each item with the configured analyzer, masking every configured brand name."""
+
+    name = "sentiment"
+
+    def __init__(self, analyzer: AnalyzerLike, config: AppConfig) -> None:
+        self.analyzer = analyzer
+        self.names = mask_names(config.brands)
+
+    def process(self, batch: list[Item], rejected: Counter[str]) -> list[Item]:
+        for item in batch:
+            raw = item.raw
+            item.score = self.analyzer.score(
+                raw.text[:MAX_ANALYSED_CHARS],
+                title=raw.title,
+                rating=raw.rating,
+                names=self.names,
+            )
+        return batch
+
+
+def sanitize(raws: Sequence[RawMention], rejected: Counter[str]) -> list[RawMention]:
+    """Drops items no stage could use (no id); makes text safe for any database."""
+    kept: list[RawMention] = []
+    for raw in raws:
+        if not raw.external_id or not raw.source:
+            rejected["no_id"] += 1
+            continue
+        raw.text = clean_text(raw.text or "") or ""
+        raw.title = clean_text(raw.title)
+        kept.append(raw)
+    return kept
+
+
+def stages_for(ctx: PipelineContext, *, source_name: str | None) -> list[Stage]:
+    source = ctx.config.source(source_name) if source_name else None
+    restrict = source.brands if source is not None else None
+    return [
+        MatchBrands(ctx.matcher, ctx.config, restrict=restrict),
+        Dedupe(),
+        ScoreSentiment(ctx.analyzer, ctx.config),
+    ]
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def build_context(config: AppConfig, clock: Clock) -> PipelineContext:
+    """Compile the brand matcher and load the analyzer for ``config``."""
+    matching = importlib.import_module("earful.matching")
+    sentiment = importlib.import_module("earful.sentiment")
+    matcher = matching.compile_brands(config.brands)
+    analyzer = sentiment.get_analyzer(config.sentiment, names=tuple(mask_names(config.brands)))
+    return PipelineContext(
+        config=config,
+        matcher=matcher,
+        analyzer=analyzer,
+        clock=clock,
+        after_batch=list(_registered_hooks),
+    )
+
+
+def analyse_batch(
+    raws: Sequence[RawMention], ctx: PipelineContext, *, source_name: str | None = None
+) -> tuple[list[Item], Counter[str]]:
+    """The pure part: match, dedupe and score, storing nothing (``earful sources test``)."""
+    rejected: Counter[str] = Counter()
+    batch = [Item(raw, source_name) for raw in sanitize(raws, rejected)]
+    for stage in stages_for(ctx, source_name=source_name):
+        batch = stage.process(batch, rejected)
+        if not batch:
+            break
+    return batch, rejected
+
+
+def process_batch(
+    session: Session,
+    raws: Sequence[RawMention],
+    ctx: PipelineContext,
+    *,
+    source_name: str | None = None,
+) -> BatchReport:
+    """Match, dedupe, score and store ``raws`` in the caller's transaction (never commits)."""
+    items, rejected = analyse_batch(raws, ctx, source_name=source_name)
+    report = BatchReport(rejected=rejected, source_name=source_name)
+    if not items:
+        return report
+    stored = upsert_mentions(
+        session,
+        [ScoredMention(i.raw, i.brands, i.score, i.source_name) for i in items],
+        now=ctx.clock.now(),
+    )
+    report.new_ids = stored.new_ids
+    report.updated_ids = stored.updated_ids
+    for item in items:
+        mid = stored.ids.get((clean_key(item.raw.source, 40), clean_key(item.raw.external_id, 500)))
+        if mid is not None:
+            report.brands[mid] = [b.brand for b in item.brands]
+    return report

@@ -1,0 +1,406 @@
+"""The embedded runner: poll due sources concurrently, run the pipeline, record health, loop.
+
+One poll of one source (:func:`poll_source`) is: claim the source's lease and read its poll state
+(one short transaction), fetch over HTTP (no transaction open), then process the batch and record
+health in one transaction. A source error never escapes: it is recorded in ``source_state``,
+logged once (when a failure streak starts or its reason changes), and the source backs off.
+Hooks in ``ctx.after_batch`` run after the commit (enqueue after commit).
+
+The distributed runner (Celery) calls the same :func:`poll_source`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from earful import repository
+from earful.clock import Clock, ensure_utc
+from earful.config import AppConfig, SourceConfig
+from earful.db import is_sqlite, run_in_transaction
+from earful.errors import ConfigError, EarfulError, SourceError
+from earful.pipeline import BatchReport, PipelineContext, build_context, process_batch
+from earful.settings import Settings
+from earful.sources import connector_for
+from earful.sources.base import FetchResult, PollState
+from earful.sources.http import HttpClient, make_client
+
+logger = logging.getLogger(__name__)
+
+MAX_WORKERS = 4
+# Longer than any single poll (HTTP timeouts x retries), so a lease only expires when its
+# holder died.
+LEASE = timedelta(minutes=10)
+# run_forever wakes at least this often, so a source added to the config is polled promptly.
+MAX_SLEEP_S = 30.0
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+# SQLite allows one writer: the pollers fetch in parallel but take turns to write, which
+# avoids "database is locked" between threads of one process (other processes are retried).
+_sqlite_write_lock = threading.Lock()
+
+
+@dataclass
+class PollReport:
+    source: str
+    kind: str
+    ok: bool = True
+    skipped: bool = False
+    not_modified: bool = False
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None
+    reason: str | None = None
+    next_poll_at: datetime | None = None
+    disabled: bool = False
+
+    @property
+    def status(self) -> str:
+        if self.skipped:
+            return "skipped"
+        if not self.ok:
+            return "disabled" if self.disabled else "failed"
+        return "not modified" if self.not_modified else "ok"
+
+
+@dataclass
+class RunReport:
+    polls: list[PollReport] = field(default_factory=list)
+    refreshed: int = 0
+
+    @property
+    def new(self) -> int:
+        return sum(p.new for p in self.polls)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for p in self.polls if not p.ok)
+
+
+class RunProgress(Protocol):
+    """What a display wants to know about a pass (the CLI shows a rich progress bar)."""
+
+    def start(self, sources: list[str]) -> None: ...
+
+    def done(self, report: PollReport) -> None: ...
+
+
+def _write(engine: Engine, work: Callable[[Session], Any]) -> Any:
+    if is_sqlite(engine):
+        with _sqlite_write_lock:
+            return run_in_transaction(engine, work)
+    return run_in_transaction(engine, work)
+
+
+def _log_failure(
+    source: SourceConfig, previous_reason: str | None, failures: int, exc: Exception
+) -> None:
+    reason = exc.reason if isinstance(exc, EarfulError) else type(exc).__name__
+    if failures <= 1 or previous_reason != reason:
+        logger.warning("source %s failed (%s): %s", source.name, reason, exc)
+    else:
+        logger.info("source %s still failing (%s, %s times)", source.name, reason, failures)
+
+
+def poll_source(
+    engine: Engine, http: HttpClient, source: SourceConfig, ctx: PipelineContext
+) -> PollReport:
+    """Poll ``source`` once: fetch with its stored state, process, record health.
+
+    Never raises for source errors (nor for a connector bug on hostile input): they are recorded
+    in the source's health with a backoff. Storage errors do propagate.
+    """
+    report = PollReport(source=source.name, kind=source.kind)
+    now = ensure_utc(ctx.clock.now())
+
+    def claim(session: Session) -> tuple[bool, PollState, str | None]:
+        state = repository.get_or_create_source_state(session, name=source.name, kind=source.kind)
+        poll = PollState(
+            etag=state.etag,
+            last_modified=state.last_modified,
+            cursor=state.cursor,
+            last_ok_at=ensure_utc(state.last_ok_at) if state.last_ok_at else None,
+        )
+        reason = state.last_error_reason if state.consecutive_failures else None
+        won = repository.claim_source(session, source.name, owner=OWNER, now=now, lease=LEASE)
+        return won, poll, reason
+
+    won, poll_state, previous_reason = _write(engine, claim)
+    if not won:
+        report.skipped = True
+        logger.info("source %s is being polled by another process; skipped", source.name)
+        return report
+
+    try:
+        connector = connector_for(source.kind)
+        result: FetchResult = connector.fetch(http, source, poll_state)
+    except (SourceError, ConfigError) as exc:
+        return _record_failure(engine, source, ctx, report, exc, previous_reason)
+    except Exception as exc:  # a connector bug must not stop the other sources
+        logger.exception("source %s: unexpected error in connector %s", source.name, source.kind)
+        return _record_failure(engine, source, ctx, report, exc, previous_reason)
+
+    report.not_modified = result.not_modified
+    report.fetched = len(result.mentions)
+    report.problems = list(result.problems)
+    fetched_at = ensure_utc(ctx.clock.now())
+
+    def store(session: Session) -> BatchReport:
+        batch = process_batch(session, result.mentions, ctx, source_name=source.name)
+        state = repository.record_poll_ok(
+            session,
+            name=source.name,
+            kind=source.kind,
+            now=fetched_at,
+            interval=source.interval,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            cursor=result.cursor,
+            not_modified=result.not_modified,
+            item_count=len(result.mentions),
+            new_count=len(batch.new_ids),
+            quota_left=result.quota_left,
+            problems=result.problems,
+        )
+        report.next_poll_at = state.next_poll_at
+        return batch
+
+    batch: BatchReport = _write(engine, store)
+    report.new = len(batch.new_ids)
+    report.updated = len(batch.updated_ids)
+    report.rejected = batch.rejected
+    if result.problems:
+        logger.warning(
+            "source %s: %s item problem(s), e.g. %s",
+            source.name,
+            len(result.problems),
+            result.problems[0],
+        )
+    logger.info(
+        "source %s: %s fetched, %s new, %s updated%s",
+        source.name,
+        report.fetched,
+        report.new,
+        report.updated,
+        " (not modified)" if report.not_modified else "",
+    )
+    if batch.stored:
+        run_after_batch(engine, batch, ctx)
+    return report
+
+
+def _record_failure(
+    engine: Engine,
+    source: SourceConfig,
+    ctx: PipelineContext,
+    report: PollReport,
+    exc: Exception,
+    previous_reason: str | None,
+) -> PollReport:
+    now = ensure_utc(ctx.clock.now())
+
+    def record(session: Session) -> tuple[int, datetime | None, bool]:
+        state = repository.record_poll_failure(
+            session,
+            name=source.name,
+            kind=source.kind,
+            now=now,
+            interval=source.interval,
+            error=exc,
+        )
+        return state.consecutive_failures, state.next_poll_at, not state.enabled
+
+    failures, next_poll, disabled = _write(engine, record)
+    _log_failure(source, previous_reason, failures, exc)
+    if disabled:
+        logger.error("source %s disabled: %s", source.name, exc)
+    report.ok = False
+    report.error = str(exc)
+    report.reason = exc.reason if isinstance(exc, EarfulError) else type(exc).__name__
+    report.next_poll_at = next_poll
+    report.disabled = disabled
+    return report
+
+
+def run_after_batch(engine: Engine, batch: BatchReport, ctx: PipelineContext) -> None:
+    """Run the after-commit hooks; one failing hook is logged and never stops the others."""
+    for hook in ctx.after_batch:
+        try:
+            hook(engine, batch)
+        except Exception:
+            logger.exception("after-batch hook %r failed", hook)
+
+
+def due_sources(session: Session, config: AppConfig, now: datetime) -> list[str]:
+    """Names of enabled config sources due at ``now``: never polled (a source just added to
+    the config is due at once) or ``next_poll_at`` reached. Sources disabled in the config or by
+    the runner (a 410), and states of sources removed from the config, are skipped."""
+    now = ensure_utc(now)
+    states = repository.all_source_states(session)
+    due: list[str] = []
+    for source in config.sources:
+        if not source.enabled:
+            continue
+        state = states.get(source.name)
+        if state is None:
+            due.append(source.name)
+            continue
+        if not state.enabled:
+            continue
+        if state.next_poll_at is None or ensure_utc(state.next_poll_at) <= now:
+            due.append(source.name)
+    return due
+
+
+def next_due_at(session: Session, config: AppConfig) -> datetime | None:
+    """The earliest next poll among enabled sources (``None``: nothing scheduled)."""
+    states = repository.all_source_states(session)
+    times: list[datetime] = []
+    for source in config.sources:
+        state = states.get(source.name)
+        if not source.enabled or (state is not None and not state.enabled):
+            continue
+        if state is None or state.next_poll_at is None:
+            return None
+        times.append(ensure_utc(state.next_poll_at))
+    return min(times) if times else None
+
+
+def refresh_engagement(engine: Engine, http: HttpClient, config: AppConfig, clock: Clock) -> int:
+    """Re-poll rising mentions (``earful.engagement.refresh_due``) when that module is there."""
+    try:
+        engagement = importlib.import_module("earful.engagement")
+    except ImportError:
+        return 0
+    refresh_due = getattr(engagement, "refresh_due", None)
+    if refresh_due is None:
+        return 0
+    try:
+        return int(refresh_due(engine, http, config, clock))
+    except Exception:
+        logger.exception("engagement refresh failed")
+        return 0
+
+
+def run_once(
+    engine: Engine,
+    config: AppConfig,
+    settings: Settings,
+    clock: Clock,
+    *,
+    http: HttpClient | None = None,
+    progress: RunProgress | None = None,
+    ctx: PipelineContext | None = None,
+) -> RunReport:
+    """One pass: poll every due source concurrently, then refresh engagement.
+
+    One failing source never stops the others.
+    """
+    ctx = ctx or build_context(config, clock)
+    own_http = http is None
+    client = http or make_client(settings)
+    report = RunReport()
+    try:
+        now = ensure_utc(clock.now())
+        with Session(engine) as session:
+            names = due_sources(session, config, now)
+        sources = [s for s in (config.source(n) for n in names) if s is not None]
+        if progress is not None:
+            progress.start([s.name for s in sources])
+        if sources:
+            workers = min(MAX_WORKERS, len(sources))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+                futures = {pool.submit(poll_source, engine, client, s, ctx): s for s in sources}
+                for future in as_completed(futures):
+                    source = futures[future]
+                    try:
+                        poll = future.result()
+                    except Exception as exc:  # storage trouble: report it, keep the others
+                        logger.error("source %s: could not be stored: %s", source.name, exc)
+                        poll = PollReport(
+                            source=source.name,
+                            kind=source.kind,
+                            ok=False,
+                            error=str(exc),
+                            reason=getattr(exc, "reason", type(exc).__name__),
+                        )
+                    report.polls.append(poll)
+                    if progress is not None:
+                        progress.done(poll)
+        report.refreshed = refresh_engagement(engine, client, config, clock)
+    finally:
+        if own_http:
+            client.close()
+    report.polls.sort(key=lambda p: p.source)
+    return report
+
+
+def run_forever(
+    engine: Engine,
+    load_config: Callable[[], AppConfig],
+    settings: Settings,
+    clock: Clock,
+    *,
+    stop: threading.Event,
+    http: HttpClient | None = None,
+    progress: RunProgress | None = None,
+    on_pass: Callable[[RunReport], None] | None = None,
+) -> None:
+    """Loop passes until ``stop`` is set, sleeping until the next source is due.
+
+    The config is reloaded before each pass, so added sources and brands need no restart; a
+    config that no longer validates is logged and the last good one kept.
+    """
+    own_http = http is None
+    client = http or make_client(settings)
+    config: AppConfig | None = None
+    ctx: PipelineContext | None = None
+    try:
+        while not stop.is_set():
+            try:
+                fresh = load_config()
+            except ConfigError as exc:
+                if config is None:
+                    raise
+                logger.error("config reload failed, keeping the previous config: %s", exc)
+                fresh = config
+            if ctx is None or config is None or fresh.model_dump() != config.model_dump():
+                ctx = _carry_hooks(build_context(fresh, clock), ctx)
+            config = fresh
+            result = run_once(
+                engine, config, settings, clock, http=client, progress=progress, ctx=ctx
+            )
+            if on_pass is not None:
+                on_pass(result)
+            with Session(engine) as session:
+                upcoming = next_due_at(session, config)
+            wait = MAX_SLEEP_S
+            if upcoming is not None:
+                wait = min(MAX_SLEEP_S, (upcoming - ensure_utc(clock.now())).total_seconds())
+            stop.wait(max(1.0, wait))
+    finally:
+        if own_http:
+            client.close()
+
+
+def _carry_hooks(new: PipelineContext, old: PipelineContext | None) -> PipelineContext:
+    """A rebuilt context keeps the hooks registered on the previous one."""
+    if old is not None:
+        new.after_batch.extend(h for h in old.after_batch if h not in new.after_batch)
+    return new
