@@ -8,12 +8,13 @@ Every mistake is a ConfigError naming file, line and field.
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from earful.config_sections.digest import DigestConfig
 from earful.config_sections.escalation import EscalationConfig
@@ -78,22 +79,49 @@ class SourceConfig(BaseModel):
     url: str | None = Field(None, description="feed URL or API base URL")
     params: dict[str, Any] = Field(default_factory=dict, description="connector-specific settings")
     interval: timedelta = Field(timedelta(minutes=15), description="poll interval, e.g. 5m")
-    enabled: bool = True
+    enabled: bool = Field(True, description="false: kept in the config but never polled")
     brands: list[str] | None = Field(
         None, description="only match these brands (default: all brands)"
     )
 
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        from earful.sources import KINDS
+
+        if value not in KINDS:
+            close = difflib.get_close_matches(value, list(KINDS), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(sorted(KINDS))
+            raise ValueError(f"unknown source kind {value!r} ({hint})")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
     @field_validator("interval", mode="before")
     @classmethod
     def _interval(cls, value: object) -> timedelta:
-        return parse_duration(value)
+        interval = parse_duration(value)
+        if interval.total_seconds() <= 0:
+            raise ValueError("expected a duration like 5m (more than zero)")
+        return interval
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> SourceConfig:
+        if self.kind == "rss" and not self.url:
+            raise ValueError("an rss source needs a url")
+        return self
 
 
 class AppConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    brands: list[BrandConfig] = Field(default_factory=list)
-    sources: list[SourceConfig] = Field(default_factory=list)
+    brands: list[BrandConfig] = Field(default_factory=list, description="brands.yaml")
+    sources: list[SourceConfig] = Field(default_factory=list, description="sources.yaml")
     sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
