@@ -70,7 +70,10 @@ for _name in COMMAND_MODULES:
 def main() -> None:
     """Console-script entry point: maps Earful errors to exit codes and one-line reasons."""
     try:
-        app(standalone_mode=False)
+        # In non-standalone mode click *returns* the code of a typer.Exit raised in a command.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except ConfigError as exc:
         typer.echo(f"earful: {exc}", err=True)
         sys.exit(2)
