@@ -4,3 +4,5 @@ Alembic's env.py and the schema test import this; add a line when a feature adds
 """
 
 from earful import models  # noqa: F401
+from earful.digest import models as digest_models  # noqa: F401
+from earful import escalation_models  # noqa: F401
