@@ -311,6 +311,21 @@ class HttpClient:
                 reason=f"http_{code}",
                 retry_after=retry_after,
             )
+        if code == 403 and (
+            response.headers.get("x-ratelimit-remaining") == "0"
+            or "retry-after" in response.headers
+        ):
+            # GitHub-style rate limiting answers 403, not 429: a wait, not a credentials problem.
+            from earful.sources.limits import read_rate_limit
+
+            limit = read_rate_limit(response.headers, now_epoch=self._wall())
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall())
+            raise TransientSourceError(
+                f"{label}: HTTP 403 rate limit exhausted",
+                source=source,
+                reason="rate_limited",
+                retry_after=retry_after if retry_after is not None else limit.reset_seconds,
+            )
         if code in (401, 403):
             raise SourceAuthError(
                 f"{label}: HTTP {code}: access refused; check the source's credentials",
