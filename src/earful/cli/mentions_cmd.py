@@ -1,9 +1,185 @@
-"""CLI: mentions (not yet built)."""
+"""CLI: ``earful mentions [list]`` — stored mentions with filters, as a table or JSON Lines."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from typing import Any
+
 import typer
+from sqlalchemy import inspect
+from sqlmodel import Session
+
+from earful import repository
+from earful.cli.common import print_json_lines, print_table, state
+from earful.clock import SystemClock, ensure_utc, isoformat_z
+from earful.config import parse_duration
+from earful.text import excerpt
+
+mentions_app = typer.Typer(help="stored mentions", invoke_without_command=True)
+
+SENTIMENTS = ("positive", "neutral", "negative")
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """``2h``, ``7d`` (that long ago) or an ISO date/time (UTC when no offset)."""
+    if not value:
+        return None
+    if re.fullmatch(r"\s*\d+(\.\d+)?\s*[smhd]\s*", value):
+        return now - parse_duration(value)
+    try:
+        return ensure_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{value!r}: expected a duration like 24h or a date like 2025-01-31",
+            param_hint="--since",
+        ) from exc
+
+
+def mention_json(row: repository.MentionRow) -> dict[str, Any]:
+    m = row.mention
+    return {
+        "id": m.id,
+        "source": m.source,
+        "source_name": m.source_name,
+        "external_id": m.external_id,
+        "url": m.url,
+        "title": m.title,
+        "text": m.text,
+        "author": m.author,
+        "author_followers": m.author_followers,
+        "published_at": isoformat_z(m.published_at) if m.published_at else None,
+        "fetched_at": isoformat_z(m.fetched_at),
+        "language": m.language,
+        "rating": m.rating,
+        "engagement": {
+            "likes": m.likes,
+            "shares": m.shares,
+            "comments": m.comments,
+            "views": m.views,
+        },
+        "brands": row.brands,
+        "sentiment": {
+            "neg": m.sentiment_neg,
+            "neu": m.sentiment_neu,
+            "pos": m.sentiment_pos,
+            "compound": m.sentiment_compound,
+            "label": m.sentiment_label,
+            "raw_compound": m.raw_compound,
+        },
+        "story_id": m.story_id,
+    }
+
+
+def show_mentions(
+    ctx: typer.Context,
+    *,
+    brand: str | None,
+    sentiment: str | None,
+    source: str | None,
+    since: str | None,
+    search: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    if sentiment and sentiment.lower() not in SENTIMENTS:
+        raise typer.BadParameter(f"one of {', '.join(SENTIMENTS)}", param_hint="--sentiment")
+    st = state(ctx)
+    engine = st.engine()
+    rows: list[repository.MentionRow] = []
+    if inspect(engine).has_table("mention"):
+        with Session(engine) as session:
+            rows = repository.list_mentions(
+                session,
+                brand=brand,
+                sentiment=sentiment,
+                source=source,
+                since=parse_since(since, SystemClock().now()),
+                search=search,
+                limit=limit,
+            )
+    if as_json:
+        print_json_lines(mention_json(r) for r in rows)
+        return
+    print_table(
+        f"{len(rows)} mention(s)",
+        ["id", "published", "source", "brands", "sentiment", "author", "title / text", "url"],
+        [
+            [
+                r.mention.id,
+                isoformat_z(r.mention.published_at or r.mention.fetched_at),
+                r.mention.source_name or r.mention.source,
+                ", ".join(r.brands),
+                f"{r.mention.sentiment_label} {r.mention.sentiment_compound:+.2f}",
+                r.mention.author,
+                excerpt(
+                    f"{r.mention.title}: {r.mention.text}" if r.mention.title else r.mention.text,
+                    140,
+                ),
+                r.mention.url,
+            ]
+            for r in rows
+        ],
+    )
+
+
+_BRAND = typer.Option(None, "--brand", help="only mentions of this brand")
+_SENTIMENT = typer.Option(None, "--sentiment", help="positive, neutral or negative")
+_SOURCE = typer.Option(None, "--source", help="source kind (rss) or configured source name")
+_SINCE = typer.Option(None, "--since", help="24h, 7d, or a date/time like 2025-01-31")
+_SEARCH = typer.Option(None, "--search", help="case-insensitive text in title or text")
+_LIMIT = typer.Option(50, "--limit", min=1, help="most recent N")
+_JSON = typer.Option(False, "--json", help="JSON Lines, one mention per line")
+
+
+@mentions_app.callback()
+def mentions(
+    ctx: typer.Context,
+    brand: str = _BRAND,
+    sentiment: str = _SENTIMENT,
+    source: str = _SOURCE,
+    since: str = _SINCE,
+    search: str = _SEARCH,
+    limit: int = _LIMIT,
+    as_json: bool = _JSON,
+) -> None:
+    """Stored mentions, newest first (same as ``earful mentions list``)."""
+    if ctx.invoked_subcommand is None:
+        show_mentions(
+            ctx,
+            brand=brand,
+            sentiment=sentiment,
+            source=source,
+            since=since,
+            search=search,
+            limit=limit,
+            as_json=as_json,
+        )
+
+
+@mentions_app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    brand: str = _BRAND,
+    sentiment: str = _SENTIMENT,
+    source: str = _SOURCE,
+    since: str = _SINCE,
+    search: str = _SEARCH,
+    limit: int = _LIMIT,
+    as_json: bool = _JSON,
+) -> None:
+    """Stored mentions, newest first, filtered."""
+    show_mentions(
+        ctx,
+        brand=brand,
+        sentiment=sentiment,
+        source=source,
+        since=since,
+        search=search,
+        limit=limit,
+        as_json=as_json,
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Adds this module's commands to app."""
+    app.add_typer(mentions_app, name="mentions")

@@ -1,9 +1,154 @@
-"""CLI: run (not yet built)."""
+"""CLI: ``earful run [--once]`` — poll due sources, process, store; loop until stopped."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+from types import FrameType
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from earful.cli.common import CliState, console, err_console, print_table, state
+from earful.clock import SystemClock, isoformat_z
+from earful.config import AppConfig
+from earful.runner import PollReport, RunReport, run_forever, run_once
+
+logger = logging.getLogger(__name__)
+
+
+class RichProgress:
+    """A progress bar per pass on a terminal."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]polling"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
+        self.task: int | None = None
+
+    def start(self, sources: list[str]) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)  # type: ignore[arg-type]
+        self.progress.start()
+        self.task = self.progress.add_task("", total=len(sources))  # type: ignore[assignment]
+
+    def done(self, report: PollReport) -> None:
+        if self.task is not None:
+            self.progress.update(
+                self.task,  # type: ignore[arg-type]
+                advance=1,
+                description=f"{report.source}: {report.status}",
+            )
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def summary_rows(report: RunReport) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for p in report.polls:
+        rejected = ", ".join(f"{k} {v}" for k, v in sorted(p.rejected.items()))
+        rows.append(
+            [
+                p.source,
+                p.status,
+                p.fetched,
+                p.new,
+                p.updated,
+                rejected,
+                p.error or "",
+                isoformat_z(p.next_poll_at) if p.next_poll_at else "",
+            ]
+        )
+    return rows
+
+
+SUMMARY_COLUMNS = [
+    "source",
+    "status",
+    "fetched",
+    "new",
+    "updated",
+    "rejected",
+    "error",
+    "next poll",
+]
+
+
+def run(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="one pass over the due sources, then exit"),
+) -> None:
+    """Poll due sources, process and store mentions; loop until stopped (Ctrl-C)."""
+    from earful.db import upgrade
+
+    st = state(ctx)
+    config = st.config()  # a bad config exits 2 before anything runs
+    settings = st.settings()
+    engine = st.engine()
+    upgrade(engine)
+    clock = SystemClock()
+    fancy = console.is_terminal
+    progress = RichProgress() if fancy else None
+    try:
+        if once:
+            report = run_once(engine, config, settings, clock, progress=progress)
+            if progress is not None:
+                progress.stop()
+            print_table(
+                f"{len(report.polls)} source(s) polled, {report.new} new mention(s)",
+                SUMMARY_COLUMNS,
+                summary_rows(report),
+            )
+            return
+        stop = threading.Event()
+
+        def _stop(signum: int, _frame: FrameType | None) -> None:
+            logger.info("stopping (signal %s)", signum)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+
+        def on_pass(report: RunReport) -> None:
+            logger.info(
+                "pass done: %s polled, %s new, %s failed",
+                len(report.polls),
+                report.new,
+                report.failed,
+            )
+
+        logger.info("earful run: polling %s source(s); Ctrl-C stops", len(config.sources))
+        try:
+            run_forever(
+                engine,
+                lambda: _reload(st),
+                settings,
+                clock,
+                stop=stop,
+                progress=progress,
+                on_pass=on_pass,
+            )
+        except KeyboardInterrupt:
+            stop.set()
+            err_console.print("stopped")
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
+def _reload(st: CliState) -> AppConfig:
+    from earful.config_loader import load_config
+
+    config: AppConfig = load_config(st.config_dir)
+    return config
 
 
 def register(app: typer.Typer) -> None:
-    """Adds this module's commands to app."""
+    app.command("run")(run)

@@ -1,9 +1,223 @@
-"""CLI: sources (not yet built)."""
+"""CLI: ``earful sources list|check|test NAME|enable NAME`` — source health and dry runs."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import typer
+from sqlalchemy import inspect
+from sqlmodel import Session
+
+from earful import repository
+from earful.cli.common import print_json_lines, print_table, state
+from earful.clock import SystemClock, ensure_utc, isoformat_z
+from earful.config import AppConfig
+from earful.errors import ConfigError, SourceError
+from earful.models import SourceState
+from earful.text import excerpt
+
+sources_app = typer.Typer(help="source health, config check and dry runs", no_args_is_help=True)
+
+
+def _ts(value: datetime | None) -> str | None:
+    return isoformat_z(value) if value else None
+
+
+def _ago(now: datetime, then: datetime | None) -> str | None:
+    if then is None:
+        return None
+    seconds = int((now - ensure_utc(then)).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def health_rows(
+    config: AppConfig, states: dict[str, SourceState], now: datetime
+) -> list[dict[str, Any]]:
+    """One health record per configured source (and per stored state no longer configured)."""
+    rows: list[dict[str, Any]] = []
+    names = [s.name for s in config.sources] + sorted(
+        set(states) - {s.name for s in config.sources}
+    )
+    for name in names:
+        source = config.source(name)
+        st = states.get(name)
+        enabled = bool(source and source.enabled and (st is None or st.enabled))
+        silent_since = (st.last_nonempty_at or None) if st else None
+        rows.append(
+            {
+                "name": name,
+                "kind": source.kind if source else (st.kind if st else None),
+                "in_config": source is not None,
+                "enabled": enabled,
+                "disabled_reason": st.disabled_reason if st else None,
+                "last_ok": _ts(st.last_ok_at) if st else None,
+                "last_error": st.last_error if st else None,
+                "last_error_at": _ts(st.last_error_at) if st else None,
+                "last_error_reason": st.last_error_reason if st else None,
+                "consecutive_failures": st.consecutive_failures if st else 0,
+                "next_poll": _ts(st.next_poll_at) if st else None,
+                "quota_left": st.quota_left if st else None,
+                "last_items": st.last_item_count if st else None,
+                "silent_for": _ago(now, silent_since) if st and st.last_ok_at else None,
+            }
+        )
+    return rows
+
+
+@sources_app.command("list")
+def list_sources(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="JSON Lines, one source per line"),
+) -> None:
+    """Health of every source: last ok, last error, failures, next poll, quota, silence."""
+    st = state(ctx)
+    config = st.config()
+    engine = st.engine()
+    states: dict[str, SourceState] = {}
+    if inspect(engine).has_table("source_state"):
+        with Session(engine) as session:
+            states = repository.all_source_states(session)
+    rows = health_rows(config, states, SystemClock().now())
+    if as_json:
+        print_json_lines(rows)
+        return
+    print_table(
+        "sources",
+        [
+            "name",
+            "kind",
+            "enabled",
+            "last ok",
+            "last error",
+            "failures",
+            "next poll",
+            "quota left",
+            "silent for",
+        ],
+        [
+            [
+                r["name"],
+                r["kind"],
+                "yes" if r["enabled"] else f"no {r['disabled_reason'] or ''}".strip(),
+                r["last_ok"] or "never",
+                excerpt(r["last_error"], 80) if r["last_error"] else "",
+                r["consecutive_failures"],
+                r["next_poll"] or ("now" if r["enabled"] else ""),
+                r["quota_left"],
+                r["silent_for"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@sources_app.command("check")
+def check_sources(ctx: typer.Context) -> None:
+    """Validate the config (exit 2 with file:line: field on the first mistake)."""
+    from earful.sources import connector_for
+
+    st = state(ctx)
+    config = st.config()
+    for index, source in enumerate(config.sources):
+        try:
+            connector_for(source.kind)
+        except ConfigError as exc:
+            raise ConfigError(
+                exc.message,
+                file=str(st.config_dir / "sources.yaml"),
+                field=f"sources[{index}].kind",
+            ) from exc
+        except ImportError as exc:
+            raise ConfigError(
+                f"connector for kind {source.kind!r} is not installed: {exc}",
+                file=str(st.config_dir / "sources.yaml"),
+                field=f"sources[{index}].kind",
+            ) from exc
+    from earful.pipeline import build_context
+
+    build_context(config, SystemClock())  # compiles every brand query
+    enabled = sum(1 for s in config.sources if s.enabled)
+    typer.echo(
+        f"config ok ({st.config_dir}): {len(config.brands)} brand(s), "
+        f"{len(config.sources)} source(s) ({enabled} enabled)"
+    )
+
+
+@sources_app.command("test")
+def test_source(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="source name from the config"),
+    as_json: bool = typer.Option(False, "--json", help="JSON Lines, one mention per line"),
+    limit: int = typer.Option(20, "--limit", help="mentions to show in the table"),
+) -> None:
+    """Fetch one source once and show what would be stored (matched brands, sentiment).
+    Stores nothing and ignores the stored ETag, so the full body is fetched."""
+    from earful.pipeline import analyse_batch, build_context
+    from earful.sources import connector_for
+    from earful.sources.base import PollState
+    from earful.sources.http import make_client
+
+    st = state(ctx)
+    config = st.config()
+    source = config.source(name)
+    if source is None:
+        known = ", ".join(s.name for s in config.sources) or "none"
+        raise typer.BadParameter(f"no source named {name!r} (configured: {known})")
+    pipeline = build_context(config, SystemClock())
+    with make_client(st.settings()) as client:
+        try:
+            result = connector_for(source.kind).fetch(client, source, PollState())
+        except SourceError as exc:
+            typer.echo(f"earful: {name}: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    items, rejected = analyse_batch(result.mentions, pipeline, source_name=source.name)
+    if as_json:
+        for item in items:
+            data = item.raw.to_dict()
+            data["brands"] = [b.brand for b in item.brands]
+            if item.score is not None:
+                data["sentiment"] = {
+                    k: getattr(item.score, k)
+                    for k in ("neg", "neu", "pos", "compound", "label", "raw_compound")
+                }
+            print_json_lines([data])
+        return
+    print_table(
+        f"{name}: {len(result.mentions)} fetched, {len(items)} would be stored",
+        ["published", "brands", "sentiment", "title / text", "url"],
+        [
+            [
+                _ts(i.raw.published_at),
+                ", ".join(b.brand for b in i.brands),
+                f"{i.score.label} {i.score.compound:+.2f}" if i.score else "",
+                excerpt(i.raw.title or i.raw.text, 100),
+                i.raw.url,
+            ]
+            for i in items[:limit]
+        ],
+    )
+    dropped = ", ".join(f"{k}: {v}" for k, v in sorted(rejected.items())) or "none"
+    typer.echo(f"rejected: {dropped}")
+    for problem in result.problems[:5]:
+        typer.echo(f"problem: {problem}")
+
+
+@sources_app.command("enable")
+def enable(ctx: typer.Context, name: str = typer.Argument(..., help="source name")) -> None:
+    """Re-enable a source the runner disabled (e.g. after HTTP 410); it is polled next pass."""
+    from earful.db import run_in_transaction
+
+    st = state(ctx)
+    found = run_in_transaction(st.engine(), lambda s: repository.enable_source(s, name=name))
+    if not found:
+        typer.echo(f"earful: no stored state for source {name!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{name}: enabled")
 
 
 def register(app: typer.Typer) -> None:
-    """Adds this module's commands to app."""
+    app.add_typer(sources_app, name="sources")
