@@ -266,6 +266,9 @@ class DigestData:
             for name, count in self.share_of_voice.items()
         }
 
+    def trend_volume(self) -> int:
+        return sum(p.mix.total for p in self.trend)
+
     def source_problems(self) -> list[SourceHealth]:
         return [h for h in self.source_health if h.is_problem]
 

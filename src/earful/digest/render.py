@@ -113,5 +113,11 @@ def render_text(data: DigestData, *, web_url: str | None = None) -> str:
     return _environment(False).get_template("digest.txt").render(**_context(data, web_url))
 
 
+def render_archive(*, brands: object, runs: object, prefix: str) -> str:
+    """The archive page of ``earful web`` (brand names escaped like everything else)."""
+    template = _environment(True).get_template("archive.html")
+    return template.render(brands=brands, runs=runs, prefix=prefix)
+
+
 def digest_to_json(data: DigestData) -> str:
     return json.dumps(data.to_json(), ensure_ascii=False, indent=2)

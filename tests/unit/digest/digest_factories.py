@@ -123,7 +123,12 @@ def digest_config(**digest: object) -> AppConfig:
                 {"name": "acme-mastodon", "kind": "mastodon", "url": "https://m.example"},
                 {"name": "acme-hn", "kind": "hackernews"},
                 {"name": "acme-github", "kind": "github"},
-                {"name": "globex-only", "kind": "rss", "url": "https://g.example/f", "brands": ["Globex"]},
+                {
+                    "name": "globex-only",
+                    "kind": "rss",
+                    "url": "https://g.example/f",
+                    "brands": ["Globex"],
+                },
             ],
             "digest": digest,
         }
@@ -131,7 +136,10 @@ def digest_config(**digest: object) -> AppConfig:
 
 
 def bare_config() -> AppConfig:
-    return AppConfig(brands=[BrandConfig(name="Acme")], sources=[SourceConfig(name="s", kind="rss", url="https://example.com/f")])
+    return AppConfig(
+        brands=[BrandConfig(name="Acme")],
+        sources=[SourceConfig(name="s", kind="rss", url="https://example.com/f")],
+    )
 
 
 def seed_month(engine: Engine) -> None:
@@ -141,7 +149,9 @@ def seed_month(engine: Engine) -> None:
         for back in range(1, 35):
             d = DAY - timedelta(days=back)
             s.add("Acme", f"Read an article mentioning Acme on day {back}", at(d, 9))
-            s.add("Acme", f"Acme quarterly numbers out, item {back}", at(d, 15), source="hackernews")
+            s.add(
+                "Acme", f"Acme quarterly numbers out, item {back}", at(d, 15), source="hackernews"
+            )
             s.add("Acme", f"Great flight with Acme, crew number {back} was lovely", at(d, 18),
                   label="positive", source="mastodon")  # fmt: skip
         for i, back in enumerate([28, 21, 14, 7, 3, 0]):
