@@ -54,7 +54,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient, HttpResponse
 from earful.sources.limits import as_int, param_list, read_rate_limit, resolve_secret
-from earful.text import html_to_text
+from earful.text import html_to_text, tidy_whitespace
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def _likes(data: dict[str, Any]) -> int | None:
 def _text(data: dict[str, Any], plain_key: str, html_key: str) -> str:
     plain = data.get(plain_key)
     if isinstance(plain, str) and plain.strip():
-        return plain.strip()
+        return tidy_whitespace(plain)
     markup = data.get(html_key)
     return html_to_text(markup) if isinstance(markup, str) else ""
 
