@@ -70,7 +70,7 @@ class LexiconEntry:
 
 def load_service_lexicon() -> list[LexiconEntry]:
     """Earful's customer-service lexicon (earful/data/service_lexicon.tsv), in file order."""
-    text = resources.files("earful.data").joinpath("service_lexicon.tsv").read_text("utf-8")
+    text = resources.files("earful").joinpath("data", "service_lexicon.tsv").read_text("utf-8")
     entries: list[LexiconEntry] = []
     for line in text.splitlines():
         if not line.strip() or line.startswith("#") or line.startswith("term\t"):
