@@ -7,13 +7,15 @@ validation error is mapped back to the node it came from, so a mistake reads::
     config/sources.yaml:14: sources[3].interval: expected a duration like 5m
 
 List indexes count from 0. ``${VAR}`` / ``${VAR:-default}`` in string values are replaced from
-the environment (``$${`` is a literal ``${``); values are never logged. Checks that span
+the environment (``$${`` is a literal ``${``); values are never logged. Top-level keys starting
+with ``x-`` are ignored (a place for YAML anchors, as in docker-compose). Checks that span
 entries (duplicate names, unknown competitors or brands, query syntax) run after pydantic.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import logging
 import os
 import re
@@ -46,6 +48,22 @@ _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^}]
 _STR_TAG = "tag:yaml.org,2002:str"
 
 Path_ = tuple[str | int, ...]
+
+# pydantic's wording -> an admin's (by error type).
+_PLAIN = {
+    "dict_type": "expected a mapping (indented 'key: value' lines)",
+    "model_type": "expected a mapping (indented 'key: value' lines)",
+    "model_attributes_type": "expected a mapping (indented 'key: value' lines)",
+    "list_type": "expected a list (lines starting with '- ', or [a, b])",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "string_type": "expected text",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+}
 
 
 @dataclass
@@ -108,8 +126,10 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)  # resolves "<<" merge keys
+            explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
+            self.loader.flatten_mapping(node)  # resolves "<<" merge keys (merged pairs first)
             out: dict[Any, Any] = {}
+            declared: set[Any] = set()
             for key_node, value_node in node.value:
                 key = self.loader.construct_object(key_node, deep=True)
                 line = key_node.start_mark.line + 1
@@ -120,13 +140,17 @@ class _Builder:
                         line=line,
                         field=render_path(path),
                     )
-                if key in out:
-                    raise ConfigError(
-                        f"duplicate key {key!r}",
-                        file=self.file,
-                        line=line,
-                        field=render_path((*path, str(key))),
-                    )
+                if id(key_node) in explicit:
+                    if key in declared:
+                        raise ConfigError(
+                            f"duplicate key {key!r}",
+                            file=self.file,
+                            line=line,
+                            field=render_path((*path, str(key))),
+                        )
+                    declared.add(key)
+                elif key in out:
+                    continue  # an earlier merged mapping wins over a later one
                 sub = (*path, str(key))
                 self.marks.lines[sub] = (self.file, line)
                 out[key] = self.build(value_node, sub)
@@ -188,7 +212,7 @@ def _message(err: Mapping[str, Any], model: type[BaseModel] | None) -> str:
         return f"unknown key ({hint})"
     if err.get("type") == "missing":
         return "required key is missing"
-    return msg
+    return _PLAIN.get(str(err.get("type")), msg)
 
 
 def _model_at(path: Path_) -> type[BaseModel] | None:
@@ -319,7 +343,7 @@ def find_config_errors(
                 )
             continue
         for key in content:
-            if key != top:
+            if key != top and not str(key).startswith("x-"):
                 line = marks.lines.get((str(key),), (display, None))[1]
                 errors.append(
                     ConfigError(
@@ -368,6 +392,22 @@ def load_config(directory: Path, env: Mapping[str, str] | None = None) -> AppCon
         len(config.sources),
     )
     return config
+
+
+def config_fingerprint(directory: Path) -> str:
+    """A digest of the config files' bytes: changes when any file is edited, added or removed.
+
+    Lets a long-running process notice an edited config and reload it without a restart.
+    """
+    digest = hashlib.sha256()
+    for name in FILES:
+        path = Path(directory) / name
+        try:
+            body = path.read_bytes()
+        except OSError:
+            continue
+        digest.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
+    return digest.hexdigest()
 
 
 def validate_config(directory: Path, env: Mapping[str, str] | None = None) -> list[ConfigError]:

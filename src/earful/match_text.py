@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -34,7 +35,6 @@ _CJK = (
 _WORD = re.compile(rf"[^\W{_CJK}]+|[{_CJK}]")
 _HANDLE = re.compile(rf"(?<!\w)[@#$][^\W{_CJK}]+")
 _QUERY_TOKEN = re.compile(rf"(?:(?<!\w)[@#$])?[^\W{_CJK}]+|[{_CJK}]")
-_CJK_CHAR = re.compile(f"[{_CJK}]")
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _EMPTY: frozenset[str] = frozenset()
@@ -143,30 +143,37 @@ def _is_word(c: str) -> bool:
 
 
 def positions_of(s: str) -> dict[str, list[int]]:
-    """Token -> word positions in a normalized string (handles and folded forms included)."""
+    """Token -> word positions in a normalized string (handles and folded forms included).
+
+    Linear in the length of ``s``: a hostile 1 MB post costs what its size says.
+    """
+    toks: list[str] = _WORD.findall(s)
     pos: dict[str, list[int]] = {}
-    count = 0
-    for i, m in enumerate(_WORD.finditer(s)):
-        tok = m.group()
-        pos.setdefault(tok, []).append(i)
-        start = m.start()
-        prefixed = start and s[start - 1] in "@#$" and (start == 1 or not _is_word(s[start - 2]))
-        if prefixed and not _is_cjk(tok):
-            pos.setdefault(s[start - 1] + tok, []).append(i)
-        count = i + 1
+    for i, tok in enumerate(toks):
+        lst = pos.get(tok)
+        if lst is None:
+            pos[tok] = [i]
+        else:
+            lst.append(i)
+    extra = False
+    if "@" in s or "#" in s or "$" in s:
+        starts = [m.start() for m in _WORD.finditer(s)]
+        for h in _HANDLE.finditer(s):
+            i = bisect_left(starts, h.start() + 1)
+            if i < len(starts) and starts[i] == h.start() + 1:
+                pos.setdefault(h.group(), []).append(i)
+                extra = True
     if not s.isascii():
         folded = _WORD.findall(fold_accents(s))
-        if len(folded) == count:
-            for i, tok in enumerate(folded):
-                if i not in pos.get(tok, ()):
-                    pos.setdefault(tok, []).append(i)
-            for lst in pos.values():
-                lst.sort()
+        if len(folded) == len(toks):
+            for i, (tok, alt) in enumerate(zip(toks, folded, strict=True)):
+                if alt != tok:
+                    pos.setdefault(alt, []).append(i)
+                    extra = True
+    if extra:
+        for lst in pos.values():
+            lst.sort()
     return pos
-
-
-def _is_cjk(tok: str) -> bool:
-    return len(tok) == 1 and _CJK_CHAR.match(tok) is not None
 
 
 class DocIndex:

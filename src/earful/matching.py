@@ -604,7 +604,7 @@ class BrandMatcher:
         for qid, (name, query) in enumerate(entries):
             self._queries[name].append(query)
             self._brand_of.append(rank[name])
-            self._fns.append(query.matches_index)
+            self._fns.append(query._fn)
             fields |= query.fields
             if query.anchor is None:
                 self._unanchored.append(qid)

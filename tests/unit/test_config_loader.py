@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from earful.config_loader import find_config_errors, load_config, validate_config
+from earful.config_loader import (
+    config_fingerprint,
+    find_config_errors,
+    load_config,
+    validate_config,
+)
 from earful.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,9 +201,37 @@ def test_missing_required_key_points_at_the_item(in_tmp: Path) -> None:
 
 def test_wrong_type(in_tmp: Path) -> None:
     write(in_tmp, sources=SOURCES + "    enabled: maybe\n")
-    message = error_of(in_tmp)
-    assert message.startswith("config/sources.yaml:6: sources[0].enabled: ")
-    assert "boolean" in message
+    assert error_of(in_tmp) == "config/sources.yaml:6: sources[0].enabled: expected true or false"
+
+
+def test_anchors_and_merge_keys_under_x_keys(tmp_path: Path) -> None:
+    sources = (
+        "x-defaults: &feed\n"
+        "  kind: rss\n"
+        "  interval: 2h\n"
+        "sources:\n"
+        "  - <<: *feed\n"
+        "    name: one\n"
+        "    url: https://example.com/1.xml\n"
+        "  - <<: *feed\n"
+        "    name: two\n"
+        "    url: https://example.com/2.xml\n"
+        "    interval: 1m\n"
+    )
+    write(tmp_path, sources=sources)
+    config = load_config(tmp_path, env={})
+    assert [(s.name, s.kind, s.interval) for s in config.sources] == [
+        ("one", "rss", timedelta(hours=2)),
+        ("two", "rss", timedelta(minutes=1)),
+    ]
+
+
+def test_config_fingerprint_changes_with_the_files(tmp_path: Path) -> None:
+    write(tmp_path)
+    before = config_fingerprint(tmp_path)
+    assert config_fingerprint(tmp_path) == before
+    (tmp_path / "digest.yaml").write_text("digest: {}\n", encoding="utf-8")
+    assert config_fingerprint(tmp_path) != before
 
 
 def test_source_brands_must_exist(in_tmp: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from earful.config import BrandConfig
 from earful.errors import ConfigError
 from earful.matching import (
+    BrandMatcher,
     MatchDoc,
     QuerySyntaxError,
     compile_brands,
@@ -338,3 +340,56 @@ def test_highlight_falls_back_to_all_terms_when_the_text_alone_does_not_match() 
     matcher = compile_brands([BrandConfig(name="B", queries=['title:acme "big sale"'])])
     text = "a big sale today"
     assert [text[s:e] for s, e in matcher.highlight("B", text)] == ["big sale"]
+
+
+def test_anchor_index_never_drops_a_match() -> None:
+    """BrandMatcher (anchors) agrees with evaluating every query on every doc."""
+    rng = random.Random(5)
+    words = ["united", "delta", "flight", "bag", "café", "cafe", "gate", "联合", "the", "lost"]
+    handles = ["@united", "#delta", "$ual"]
+
+    def term() -> str:
+        roll = rng.random()
+        if roll < 0.15:
+            return f'"{rng.choice(words)} {rng.choice(words)}"'
+        if roll < 0.25:
+            return rng.choice(handles)
+        if roll < 0.3:
+            return rng.choice(["title:", "author:"]) + rng.choice(words)
+        if roll < 0.35:
+            return rng.choice(["site:example.com", "lang:en", "site:news.example.org"])
+        return rng.choice(words)
+
+    def expr(depth: int = 0) -> str:
+        roll = rng.random()
+        if depth > 2 or roll < 0.3:
+            return term()
+        if roll < 0.45:
+            return f"{term()} NEAR/{rng.randint(0, 3)} {term()}".replace("site:", "").replace(
+                "lang:", ""
+            )
+        op = rng.choice([" AND ", " OR ", " ", " -", " AND NOT "])
+        return f"({expr(depth + 1)}{op}{expr(depth + 1)})"
+
+    entries = []
+    for i in range(300):
+        try:
+            entries.append((f"b{i}", compile_query(expr())))
+        except QuerySyntaxError:
+            continue
+    assert len(entries) > 150
+    matcher = BrandMatcher(entries)
+    matched = 0
+    for _ in range(400):
+        text = " ".join(rng.choice(words + handles) for _ in range(rng.randint(0, 12)))
+        doc = MatchDoc(
+            text.upper() if rng.random() < 0.2 else text,
+            title=rng.choice([None, "United flight", "le café"]),
+            author=rng.choice([None, "Delta Lost", "@united"]),
+            url=rng.choice([None, "https://a.example.com/x", "https://news.example.org/"]),
+            language=rng.choice([None, "en-US", "fr"]),
+        )
+        expected = [name for name, q in entries if q.matches(doc)]
+        assert matcher.match(doc) == expected, (doc, expected)
+        matched += bool(expected)
+    assert matched > 100
