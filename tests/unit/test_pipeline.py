@@ -1,0 +1,165 @@
+"""Pipeline stages alone, then process_batch with the real matcher and analyzer on SQLite."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from earful.clock import SimulatedClock
+from earful.config import AppConfig, BrandConfig, SourceConfig
+from earful.mention import RawMention
+from earful.models import Mention, MentionBrand
+from earful.pipeline import (
+    BatchReport,
+    Dedupe,
+    Item,
+    MatchBrands,
+    ScoreSentiment,
+    allowed_brands,
+    build_context,
+    process_batch,
+    register_after_batch,
+    sanitize,
+)
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def config(**source: object) -> AppConfig:
+    return AppConfig(
+        brands=[
+            BrandConfig(
+                name="Acme", queries=['"acme"'], aliases=["ACME Corp"], competitors=["Globex"]
+            ),
+            BrandConfig(name="Globex", queries=['"globex"'], track=False),
+            BrandConfig(name="Initech", queries=['"initech"']),
+        ],
+        sources=[SourceConfig(name="feed", kind="rss", url="https://x.example/f", **source)],
+    )
+
+
+def raw(ext: str, text: str, *, url: str | None = None, title: str | None = None) -> RawMention:
+    return RawMention(
+        source="rss", external_id=ext, url=url or f"https://x.example/{ext}", text=text, title=title
+    )
+
+
+class FakeMatcher:
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def match(self, doc: object) -> list[str]:
+        return list(self.names)
+
+
+def test_match_rejects_unmatched_and_marks_competitors() -> None:
+    stage = MatchBrands(FakeMatcher(["Acme", "Globex"]), config(), make_doc=lambda r: r)
+    rejected: Counter[str] = Counter()
+    kept = stage.process([Item(raw("1", "x"))], rejected)
+    assert [(b.brand, b.is_competitor) for b in kept[0].brands] == [
+        ("Acme", False),
+        ("Globex", True),
+    ]
+    nothing = MatchBrands(FakeMatcher([]), config(), make_doc=lambda r: r)
+    assert nothing.process([Item(raw("2", "y"))], rejected) == []
+    assert rejected == Counter(no_brand=1)
+
+
+def test_source_brands_restrict_matches_but_keep_competitors() -> None:
+    cfg = config()
+    assert allowed_brands(cfg, ["acme"]) == {"acme", "globex"}
+    stage = MatchBrands(FakeMatcher(["Initech"]), cfg, restrict=["Acme"], make_doc=lambda r: r)
+    rejected: Counter[str] = Counter()
+    assert stage.process([Item(raw("1", "x"))], rejected) == []
+    assert rejected["no_brand"] == 1
+
+
+def test_dedupe_by_id_and_canonical_url() -> None:
+    batch = [
+        Item(raw("1", "a", url="https://x.example/p?utm_source=z")),
+        Item(raw("1", "a again")),
+        Item(raw("2", "same page", url="https://X.example/p/#top")),
+        Item(raw("3", "other")),
+    ]
+    rejected: Counter[str] = Counter()
+    kept = Dedupe().process(batch, rejected)
+    assert [i.raw.external_id for i in kept] == ["1", "3"]
+    assert rejected == Counter(duplicate=2)
+
+
+def test_sentiment_stage_masks_brand_names() -> None:
+    seen: dict[str, object] = {}
+
+    class Analyzer:
+        def score(self, text: str, **kw: object) -> object:
+            seen.update(kw, text=text)
+            return "score"
+
+    items = ScoreSentiment(Analyzer(), config()).process(  # type: ignore[arg-type]
+        [Item(RawMention("rss", "1", None, "bad", title="T", rating=2.0))], Counter()
+    )
+    assert items[0].score == "score"
+    assert seen["title"] == "T" and seen["rating"] == 2.0
+    assert {"Acme", "ACME Corp", "Globex"} <= set(seen["names"])  # type: ignore[call-overload]
+
+
+def test_sanitize_drops_items_without_id_and_cleans_nul() -> None:
+    rejected: Counter[str] = Counter()
+    kept = sanitize([raw("", "x"), raw("1", "a\x00b")], rejected)
+    assert rejected == Counter(no_id=1) and kept[0].text == "a\ufffdb"
+
+
+def test_process_batch_real_modules(sqlite_engine: Engine) -> None:
+    ctx = build_context(config(), SimulatedClock(NOW))
+    raws = [
+        raw("1", "Acme lost my luggage, terrible and awful service!!!"),
+        raw("2", "Globex is wonderful, I love it"),
+        raw("3", "Nothing to see here"),
+        raw("1", "duplicate of the first Acme post"),
+        raw("4", "<script>alert(1)</script> Acme " + "x " * 500_000),
+    ]
+    with Session(sqlite_engine) as s, s.begin():
+        report = process_batch(s, raws, ctx, source_name="feed")
+    assert isinstance(report, BatchReport)
+    assert len(report.new_ids) == 3 and report.updated_ids == []
+    assert report.rejected == Counter(no_brand=1, duplicate=1)
+    with Session(sqlite_engine) as s:
+        rows = {m.external_id: m for m in s.exec(select(Mention)).all()}
+        assert rows["1"].sentiment_label == "negative" and rows["1"].sentiment_compound < 0
+        assert rows["2"].sentiment_label == "positive"
+        assert rows["4"].text.startswith("<script>") and len(rows["4"].text) > 1_000_000
+        assert all(m.source_name == "feed" for m in rows.values())
+        links = {(b.brand, b.is_competitor) for b in s.exec(select(MentionBrand)).all()}
+        assert links == {("Acme", False), ("Globex", True)}
+    with Session(sqlite_engine) as s, s.begin():
+        again = process_batch(s, raws, ctx, source_name="feed")
+    assert again.new_ids == [] and sorted(again.updated_ids) == sorted(report.new_ids)
+
+
+def test_after_batch_registry_is_copied_into_new_contexts() -> None:
+    calls: list[int] = []
+
+    def hook(engine: Engine, batch: BatchReport) -> None:
+        calls.append(len(batch.new_ids))
+
+    register_after_batch(hook)
+    try:
+        ctx = build_context(config(), SimulatedClock(NOW))
+        assert hook in ctx.after_batch
+    finally:
+        from earful import pipeline
+
+        pipeline._registered_hooks.remove(hook)
+
+
+@pytest.mark.parametrize("n", [1_200])  # more than one insert chunk
+def test_process_batch_many(sqlite_engine: Engine, n: int) -> None:
+    ctx = build_context(config(), SimulatedClock(NOW))
+    raws = [raw(str(i), f"Acme post number {i} is great") for i in range(n)]
+    with Session(sqlite_engine) as s, s.begin():
+        report = process_batch(s, raws, ctx)
+    assert len(report.new_ids) == n
