@@ -172,11 +172,9 @@ def upsert_stories(session: Session, *, urls: Iterable[str], now: datetime) -> d
     wanted = sorted(set(urls))
     table = _table(Story)
     ids: dict[str, int] = {}
+    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["canonical_url"])
     for part in chunks(wanted):
-        stmt = _insert(session, table).values(
-            [{"canonical_url": u, "first_seen_at": now} for u in part]
-        )
-        session.exec(stmt.on_conflict_do_nothing(index_elements=["canonical_url"]))
+        session.exec(stmt, params=[{"canonical_url": u, "first_seen_at": now} for u in part])
         rows = session.exec(
             select(table.c.canonical_url, table.c.id).where(table.c.canonical_url.in_(part))
         )
@@ -261,22 +259,24 @@ def upsert_mentions(
 
     table = _table(Mention)
     rows = [_mention_row(unique[k], story_ids.get(canon[k] or "", None), now) for k in keys]
+    # executemany of one cached statement: compiling a 500-row VALUES list costs more than
+    # the insert itself.
+    stmt = _insert(session, table)
+    ex = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source", "external_id"],
+        set_={
+            "likes": func.coalesce(ex.likes, table.c.likes),
+            "shares": func.coalesce(ex.shares, table.c.shares),
+            "comments": func.coalesce(ex.comments, table.c.comments),
+            "views": func.coalesce(ex.views, table.c.views),
+            "author_followers": func.coalesce(ex.author_followers, table.c.author_followers),
+            "story_id": func.coalesce(table.c.story_id, ex.story_id),
+            "updated_at": ex.fetched_at,
+        },
+    )
     for part in chunks(rows):
-        stmt = _insert(session, table).values(list(part))
-        ex = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["source", "external_id"],
-            set_={
-                "likes": func.coalesce(ex.likes, table.c.likes),
-                "shares": func.coalesce(ex.shares, table.c.shares),
-                "comments": func.coalesce(ex.comments, table.c.comments),
-                "views": func.coalesce(ex.views, table.c.views),
-                "author_followers": func.coalesce(ex.author_followers, table.c.author_followers),
-                "story_id": func.coalesce(table.c.story_id, ex.story_id),
-                "updated_at": ex.fetched_at,
-            },
-        )
-        session.exec(stmt)
+        session.exec(stmt, params=list(part))
 
     after = _existing_ids(session, keys)
     report.ids = after
@@ -314,9 +314,9 @@ def _link_brands(
                 }
             )
     table = _table(MentionBrand)
+    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["mention_id", "brand"])
     for part in chunks(rows):
-        stmt = _insert(session, table).values(list(part))
-        session.exec(stmt.on_conflict_do_nothing(index_elements=["mention_id", "brand"]))
+        session.exec(stmt, params=list(part))
 
 
 def _first_snapshots(session: Session, new: list[tuple[int, RawMention]], now: datetime) -> None:
@@ -343,9 +343,9 @@ def _first_snapshots(session: Session, new: list[tuple[int, RawMention]], now: d
             }
         rows.append(row)
     table = _table(EngagementSnapshot)
+    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["mention_id", "at"])
     for part in chunks(rows):
-        stmt = _insert(session, table).values(list(part))
-        session.exec(stmt.on_conflict_do_nothing(index_elements=["mention_id", "at"]))
+        session.exec(stmt, params=list(part))
 
 
 def _engagement_snapshot_for() -> Any:
