@@ -24,6 +24,8 @@ import io
 import json
 import logging
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -95,7 +97,10 @@ def _parse_xml(body: bytes, url: str | None, charset: str | None) -> ParseResult
         headers["content-location"] = url
     # A file-like object: feedparser treats a bare str/bytes that names a URL or a local
     # file as something to open — a hostile body must never make it read /etc/passwd.
-    parsed = feedparser.parse(io.BytesIO(transcoded.body), response_headers=headers)
+    try:
+        parsed = feedparser.parse(io.BytesIO(transcoded.body), response_headers=headers)
+    except Exception as exc:  # feedparser reports through bozo; anything else is its bug
+        raise ParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from exc
     entries: list[Any] = list(parsed.entries)
     problems = list(transcoded.notes)
     truncated = bool(parsed.bozo) and not _CLOSED_ROOT.search(transcoded.body[-2048:])
@@ -116,8 +121,8 @@ def _parse_xml(body: bytes, url: str | None, charset: str | None) -> ParseResult
         else:
             problems.append("feed body is truncated after its last complete item")
     elif parsed.bozo:
-        exc = dict.get(parsed, "bozo_exception")
-        problems.append(f"feed is not well-formed XML ({exc}); read leniently")
+        problem = dict.get(parsed, "bozo_exception")
+        problems.append(f"feed is not well-formed XML ({problem}); read leniently")
     feed: Any = parsed.feed
     base = first_absolute(url, _self_link(feed), dict.get(feed, "link"))
     context = _FeedContext(
@@ -155,23 +160,15 @@ def _parse_xml(body: bytes, url: str | None, charset: str | None) -> ParseResult
     return result
 
 
+@dataclass(frozen=True, slots=True)
 class _FeedContext:
-    __slots__ = ("author", "base", "google_news", "language", "title")
+    """What items inherit from their feed."""
 
-    def __init__(
-        self,
-        *,
-        base: str | None,
-        language: str | None,
-        title: str | None,
-        author: str | None,
-        google_news: bool,
-    ) -> None:
-        self.base = base
-        self.language = language
-        self.title = title
-        self.author = author
-        self.google_news = google_news
+    base: str | None
+    language: str | None
+    title: str | None
+    author: str | None
+    google_news: bool
 
 
 def _entry_to_mention(entry: Any, ctx: _FeedContext) -> tuple[RawMention | None, list[str]]:
@@ -251,7 +248,7 @@ def _raw_date(entry: Any) -> str | None:
     return dict.get(entry, "published") or dict.get(entry, "updated")
 
 
-def _entry_date(entry: Any) -> tuple[Any, str | None]:
+def _entry_date(entry: Any) -> tuple[datetime | None, str | None]:
     """(published_at or None, a problem note when a date is present but unreadable)."""
     for key in ("published", "updated", "created"):
         raw = dict.get(entry, key)

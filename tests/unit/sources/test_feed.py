@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from earful.config import SourceConfig
 from earful.errors import ParseError
@@ -463,3 +465,41 @@ def test_fetch_names_the_source_in_parse_errors() -> None:
     with make_http(httpx.MockTransport(handler)) as client, pytest.raises(ParseError) as info:
         feed.fetch(client, source, PollState())
     assert info.value.source == "broken" and "HTML page" in str(info.value)
+
+
+# --- robustness ----------------------------------------------------------------------------------
+
+SEED_FEED = rss(
+    "<item><title>One &amp; only</title><link>/a</link><guid>1</guid>"
+    "<description>&lt;p&gt;Hi&lt;/p&gt;</description>"
+    "<pubDate>Seg, 24 Set 2018 19:42:40 -0300</pubDate></item>"
+    "<item><title>Two</title><link>https://e.example/b</link></item>"
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cut=st.integers(min_value=0, max_value=len(SEED_FEED)),
+    junk=st.binary(max_size=40),
+    at=st.integers(min_value=0, max_value=len(SEED_FEED)),
+)
+def test_mangled_bodies_parse_or_raise_parse_error(cut: int, junk: bytes, at: int) -> None:
+    body = (SEED_FEED[:at] + junk + SEED_FEED[at:])[: max(cut, 1)]
+    try:
+        result = feed.parse(body, url="https://e.example/feed")
+    except ParseError:
+        return
+    for m in result.mentions:
+        assert m.url is None or m.url.startswith(("http://", "https://"))
+        assert not TAG.search(m.text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_never_crash_the_parser(body: bytes) -> None:
+    try:
+        result = feed.parse(body)
+    except ParseError as exc:
+        assert str(exc)  # a reason a person can read
+        return
+    assert all(m.source == "rss" for m in result.mentions)
