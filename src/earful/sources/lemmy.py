@@ -20,15 +20,17 @@ Params (``SourceConfig.params``):
 
 Normalization: ``external_id`` = ``post:<id>`` / ``comment:<id>`` (ids local to the instance
 that served them; posts and comments have separate id spaces); ``url`` = ``ap_id`` (the
-canonical, federated address); ``title`` = post ``name``; ``text`` = body/content (Markdown,
-kept as written); ``author`` = ``creator.name@host`` (from ``actor_id``); ``counts.score`` ->
-likes, ``counts.comments`` (posts) or ``counts.child_count`` (comments) -> comments;
+canonical, federated address); ``title`` = post ``name``; ``text`` = body/content (Markdown
+kept as written, entities decoded); ``author`` = ``creator.name@host`` (from
+``actor_id``); ``counts.score`` -> likes, ``counts.comments`` (posts) or
+``counts.child_count`` (comments) -> comments;
 ``language`` from ``language_id`` only where the id is known (37 = en; 0 is "undetermined");
 a comment's ``parent_id`` is the parent comment (from ``path``) or its post.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -107,6 +109,11 @@ def _time(raw: object) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _plain(value: object) -> str:
+    """Markdown is kept as written; entities are decoded (Lemmy 0.18 HTML-escaped input)."""
+    return tidy_whitespace(html.unescape(str(value or "")))
+
+
 def _language(raw: object) -> str | None:
     ident = as_int(raw)
     return _LANGUAGES.get(ident) if ident is not None else None
@@ -126,12 +133,12 @@ def _post(view: dict[str, Any]) -> RawMention | None:
     if post.get("id") is None:
         return None
     counts = view.get("counts") or {}
-    title = post.get("name") or None
+    title = html.unescape(str(post.get("name") or "")) or None
     extra = _common_extra(view)
     extra["language_id"] = post.get("language_id")
     if post.get("url"):
         extra["link_url"] = post["url"]
-    body = tidy_whitespace(str(post.get("body") or ""))
+    body = _plain(post.get("body"))
     return RawMention(
         source=KIND,
         external_id=f"post:{post['id']}",
@@ -170,7 +177,7 @@ def _comment(view: dict[str, Any]) -> RawMention | None:
         source=KIND,
         external_id=f"comment:{comment['id']}",
         url=comment.get("ap_id") or None,
-        text=tidy_whitespace(str(comment.get("content") or "")),
+        text=_plain(comment.get("content")),
         author=_author(view.get("creator") or {}),
         published_at=_time(comment.get("published")),
         language=_language(comment.get("language_id")),
