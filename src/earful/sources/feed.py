@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import feedparser
 
 from earful.config import SourceConfig
-from earful.errors import ParseError
+from earful.errors import ConfigError, ParseError
 from earful.mention import RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState
 from earful.sources.feed_dates import resolve_date
@@ -321,7 +321,7 @@ def _not_a_feed_reason(body: bytes) -> str:
 def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchResult:
     """Conditional GET of ``source.url``; a 304 returns ``not_modified`` with no body."""
     if not source.url:
-        raise ParseError(f"{source.name}: an rss source needs a url", source=source.name)
+        raise ConfigError(f"source {source.name!r}: kind rss needs a url", field="url")
     response = client.get(
         source.url, etag=state.etag, last_modified=state.last_modified, source=source.name
     )

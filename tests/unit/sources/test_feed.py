@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from earful.config import SourceConfig
-from earful.errors import ParseError
+from earful.errors import ConfigError, ParseError
 from earful.sources import connector_for, feed
 from earful.sources.base import PollState
 from earful.sources.feed_dates import parse_localized_date, parse_numeric_date, resolve_date
@@ -503,3 +503,10 @@ def test_random_bytes_never_crash_the_parser(body: bytes) -> None:
         assert str(exc)  # a reason a person can read
         return
     assert all(m.source == "rss" for m in result.mentions)
+
+
+def test_fetch_without_url_is_a_config_error() -> None:
+    source = SourceConfig(name="nourl", kind="rss")
+    transport = httpx.MockTransport(lambda r: httpx.Response(500))
+    with make_http(transport) as client, pytest.raises(ConfigError, match="needs a url"):
+        feed.fetch(client, source, PollState())
