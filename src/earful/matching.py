@@ -662,11 +662,15 @@ class BrandMatcher:
 
 def _find_spans(text: str, phrases: Iterable[tuple[str, ...]]) -> list[tuple[int, int]]:
     toks = token_spans(text)  # [(forms, start, end, prefix_start)]
+    at: dict[str, list[int]] = {}
+    for i, (forms, _, _, _) in enumerate(toks):
+        for form in forms:
+            at.setdefault(form, []).append(i)
     found: list[tuple[int, int]] = []
     for phrase in phrases:
         k = len(phrase)
-        for i in range(len(toks) - k + 1):
-            if all(phrase[j] in toks[i + j][0] for j in range(k)):
+        for i in at.get(phrase[0], ()):
+            if i + k <= len(toks) and all(phrase[j] in toks[i + j][0] for j in range(1, k)):
                 first = toks[i]
                 start = first[3] if phrase[0][:1] in ("@", "#", "$") else first[1]
                 found.append((start, toks[i + k - 1][2]))
