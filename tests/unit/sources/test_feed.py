@@ -511,3 +511,18 @@ def test_fetch_without_url_is_a_config_error() -> None:
     transport = httpx.MockTransport(lambda r: httpx.Response(500))
     with make_http(transport) as client, pytest.raises(ConfigError, match="needs a url"):
         feed.fetch(client, source, PollState())
+
+
+def test_google_alerts_html_titles_lose_highlights() -> None:
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><id>tag:google.com,2005:alerts/1</id>'
+        b"<title>Google Alert - acme</title><entry><id>tag:google.com,2013:googlealerts/feed:1</id>"
+        b'<title type="html">&lt;b&gt;Acme&lt;/b&gt; recall &amp;amp; refunds</title>'
+        b'<link href="https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://news.example/'
+        b'acme-recall&amp;ct=ga&amp;usg=x"/><published>2024-05-01T08:00:00Z</published>'
+        b'<content type="html">&lt;b&gt;Acme&lt;/b&gt; said on Monday</content></entry></feed>'
+    )
+    (m,) = feed.parse(body).mentions
+    assert m.title == "Acme recall & refunds"
+    assert m.url == "https://news.example/acme-recall"
+    assert m.text == "Acme said on Monday"
