@@ -361,6 +361,7 @@ def run_forever(
     http: HttpClient | None = None,
     progress: RunProgress | None = None,
     on_pass: Callable[[RunReport], None] | None = None,
+    max_sleep_s: float = MAX_SLEEP_S,
 ) -> None:
     """Loop passes until ``stop`` is set, sleeping until the next source is due.
 
@@ -390,10 +391,10 @@ def run_forever(
                 on_pass(result)
             with Session(engine) as session:
                 upcoming = next_due_at(session, config)
-            wait = MAX_SLEEP_S
+            wait = max_sleep_s
             if upcoming is not None:
-                wait = min(MAX_SLEEP_S, (upcoming - ensure_utc(clock.now())).total_seconds())
-            stop.wait(max(1.0, wait))
+                wait = min(max_sleep_s, (upcoming - ensure_utc(clock.now())).total_seconds())
+            stop.wait(max(min(1.0, max_sleep_s), wait))
     finally:
         if own_http:
             client.close()
