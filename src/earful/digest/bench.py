@@ -41,17 +41,24 @@ def seed_bulk(
     now: datetime | None = None,
     batch: int = 20_000,
     seed: int = 7,
+    ordered: bool = True,
 ) -> None:
-    """Insert ``n`` mentions of ``brand`` (plus 10 % for ``competitor``); deterministic."""
+    """Insert ``n`` mentions of ``brand`` (plus 10 % for ``competitor``); deterministic.
+
+    ``ordered``: ids grow with publication time, as when a runner ingests a live stream;
+    ``False`` shuffles them (a bulk back-fill: the worst case for the mention lookups)."""
     now = now or datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
     rng = random.Random(seed)
     span = days * 86400
     next_id = 1
     total = n + n // 10
+    offsets = [rng.randrange(span) for _ in range(total)]
+    if ordered:
+        offsets.sort(reverse=True)  # oldest first: ids follow publication, as ingestion does
     while next_id <= total:
         rows_m, rows_b = [], []
         for i in range(next_id, min(next_id + batch, total + 1)):
-            published = now - timedelta(seconds=rng.randrange(span))
+            published = now - timedelta(seconds=offsets[i - 1])
             roll = rng.random()
             label = "negative" if roll < 0.2 else ("positive" if roll < 0.55 else "neutral")
             compound = {"negative": -0.6, "positive": 0.6, "neutral": 0.0}[label]
@@ -80,9 +87,9 @@ def seed_bulk(
             rows_b.append(
                 {
                     "mention_id": i,
-                    "brand": brand if i <= n else competitor,
+                    "brand": competitor if i % 11 == 0 else brand,
                     "published_at": published,
-                    "is_competitor": i > n,
+                    "is_competitor": i % 11 == 0,
                 }
             )
         with engine.begin() as conn:
