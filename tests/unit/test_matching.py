@@ -6,6 +6,8 @@ import random
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from earful.config import BrandConfig
 from earful.errors import ConfigError
@@ -393,3 +395,37 @@ def test_anchor_index_never_drops_a_match() -> None:
         assert matcher.match(doc) == expected, (doc, expected)
         matched += bool(expected)
     assert matched > 100
+
+
+QUERY_BITS = [
+    *'ab"()-: @#*é联',
+    *["AND", "OR", "NOT", "NEAR/3", "NEAR/", "title:", "author:", "site:", "lang:", "x.com", "en"],
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(QUERY_BITS), max_size=14).map("".join))
+def test_any_query_text_compiles_or_raises_query_syntax_error(query: str) -> None:
+    try:
+        compiled = compile_query(query)
+    except QuerySyntaxError as exc:
+        assert 1 <= exc.position <= len(query) + 1
+        return
+    assert isinstance(compiled.terms(), list)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(),
+    title=st.none() | st.text(),
+    author=st.none() | st.text(),
+    url=st.none() | st.text(),
+    language=st.none() | st.text(max_size=12),
+)
+def test_matching_never_raises_on_any_document(
+    text: str, title: str | None, author: str | None, url: str | None, language: str | None
+) -> None:
+    doc = MatchDoc(text, title=title, author=author, url=url, language=language)
+    matcher = compile_brands(brands())
+    assert isinstance(matcher.match(doc), list)
+    assert all(0 <= s < e <= len(text) for s, e in matcher.highlight("United Airlines", text))
