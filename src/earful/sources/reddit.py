@@ -352,10 +352,11 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
             payload = response.json()
             data = payload.get("data") if isinstance(payload, dict) else None
             after = data.get("after") if isinstance(data, dict) else None
+            low = rate.remaining is not None and rate.remaining < min_remaining
+            throttled = throttled or low  # later listings wait for the next poll
             if since is None or reached or not after:
                 break
-            if rate.remaining is not None and rate.remaining < min_remaining:
-                throttled = True
+            if low:
                 result.problems.append(
                     f"reddit: {key}: only {rate.remaining} requests left in the rate-limit "
                     f"window (resets in {rate.reset_seconds or 0:.0f}s); older posts of this "

@@ -314,3 +314,20 @@ def test_refresh_uses_api_info_in_batches_of_100(client: HttpClient) -> None:
     assert len(first_ids) == 100 and first_ids[0] == "t3_00000"
     assert len(info.calls[1].request.url.params["id"].split(",")) == 50
     assert len(fresh) == 12  # the served listing twice
+
+
+def test_low_rate_limit_defers_the_next_listing(client: HttpClient) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_token(router)
+        first = router.get(NEW_URL).respond(
+            200,
+            content=rd(NEW),
+            headers={"X-Ratelimit-Remaining": "1.0", "X-Ratelimit-Reset": "100"},
+        )
+        second = router.get("https://oauth.reddit.com/r/redditdev/new").respond(
+            200, content=rd(SEARCH)
+        )
+        result = reddit.fetch(client, source(subreddits=["askreddit", "redditdev"]), PollState())
+    assert first.call_count == 1 and second.call_count == 0
+    assert len(result.mentions) == 100
+    assert any("r/redditdev|new skipped" in p for p in result.problems)
