@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
+from functools import lru_cache
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from earful.matching import MatchDoc
@@ -37,6 +37,8 @@ _HANDLE = re.compile(rf"(?<!\w)[@#$][^\W{_CJK}]+")
 _QUERY_TOKEN = re.compile(rf"(?:(?<!\w)[@#$])?[^\W{_CJK}]+|[{_CJK}]")
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+# scheme://[userinfo@]host — the host is what ``site:`` compares.
+_URL_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#\[\]]+)")
 _EMPTY: frozenset[str] = frozenset()
 
 
@@ -89,25 +91,27 @@ def normalize_host(value: str) -> str | None:
 
 def host_keys(url: str) -> list[str]:
     """Site keys of a URL: its host and every parent domain (``a.b.com``, ``b.com``, ``com``)."""
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return []
-    if not host:
-        return []
+    m = _URL_HOST.match(url.strip())
+    return list(_host_suffixes(m.group(1))) if m else []
+
+
+@lru_cache(maxsize=8192)
+def _host_suffixes(host: str) -> tuple[str, ...]:
+    # Posts come from few hosts: caching makes the per-post cost a dict lookup.
     norm = normalize_host(host)
     if norm is None:
-        return []
+        return ()
     labels = norm.split(".")
-    return ["\x00s:" + ".".join(labels[i:]) for i in range(len(labels))]
+    return tuple("\x00s:" + ".".join(labels[i:]) for i in range(len(labels)))
 
 
-def lang_keys(language: str) -> list[str]:
+@lru_cache(maxsize=1024)
+def lang_keys(language: str) -> tuple[str, ...]:
     tag = language.strip().lower().replace("_", "-")
     if not tag:
-        return []
+        return ()
     primary = tag.split("-", 1)[0]
-    return ["\x00l:" + tag] if primary == tag else ["\x00l:" + tag, "\x00l:" + primary]
+    return ("\x00l:" + tag,) if primary == tag else ("\x00l:" + tag, "\x00l:" + primary)
 
 
 def collect_tokens(
