@@ -14,6 +14,7 @@ from earful.cli.common import CliState, console, err_console, print_table, state
 from earful.clock import SystemClock, isoformat_z
 from earful.config import AppConfig
 from earful.runner import PollReport, RunReport, run_forever, run_once
+from earful.text import excerpt
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def summary_rows(report: RunReport) -> list[list[object]]:
                 p.new,
                 p.updated,
                 rejected,
-                p.error or "",
+                excerpt(p.error, 60) if p.error else "",
                 isoformat_z(p.next_poll_at) if p.next_poll_at else "",
             ]
         )

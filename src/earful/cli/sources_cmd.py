@@ -34,6 +34,16 @@ def _ago(now: datetime, then: datetime | None) -> str | None:
     return f"{max(seconds, 0)}s"
 
 
+def relative(now: datetime, when: str | None) -> str | None:
+    """``5m ago`` / ``in 15m`` for an ISO time, for people reading the table."""
+    if not when:
+        return None
+    then = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    if then <= now:
+        return f"{_ago(now, then)} ago"
+    return f"in {_ago(then, now)}"
+
+
 def health_rows(
     config: AppConfig, states: dict[str, SourceState], now: datetime
 ) -> list[dict[str, Any]]:
@@ -81,7 +91,8 @@ def list_sources(
     if inspect(engine).has_table("source_state"):
         with Session(engine) as session:
             states = repository.all_source_states(session)
-    rows = health_rows(config, states, SystemClock().now())
+    now = SystemClock().now()
+    rows = health_rows(config, states, now)
     if as_json:
         print_json_lines(rows)
         return
@@ -103,10 +114,10 @@ def list_sources(
                 r["name"],
                 r["kind"],
                 "yes" if r["enabled"] else f"no {r['disabled_reason'] or ''}".strip(),
-                r["last_ok"] or "never",
-                excerpt(r["last_error"], 80) if r["last_error"] else "",
+                relative(now, r["last_ok"]) or "never",
+                excerpt(r["last_error"], 60) if r["last_error"] else "",
                 r["consecutive_failures"],
-                r["next_poll"] or ("now" if r["enabled"] else ""),
+                (relative(now, r["next_poll"]) or "now") if r["enabled"] else "",
                 r["quota_left"],
                 r["silent_for"],
             ]

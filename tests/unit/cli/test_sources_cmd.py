@@ -1,0 +1,132 @@
+"""`earful sources list|check|test|enable` through the real entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from earful import repository
+from earful.db import init_db, make_engine
+from earful.demo import FeedServer, Route
+from earful.errors import SourceGoneError
+
+FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<link>https://n.example/</link>
+<item><title>Acme Rockets exploded, awful</title><guid>1</guid><link>https://n.example/1</link>
+<description>Terrible day for Acme Rockets.</description></item>
+<item><title>Weather</title><guid>2</guid><link>https://n.example/2</link>
+<description>Sunny.</description></item>
+</channel></rss>"""
+
+
+def earful(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from earful.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={"COLUMNS": "200", "EARFUL_HOST_MIN_INTERVAL_S": "0", "PATH": "/usr/bin:/bin"},
+    )
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer({"/feed.rss": Route(FEED, "application/rss+xml")}) as srv:
+        yield srv
+
+
+def write_config(root: Path, url: str, interval: str = "5m") -> Path:
+    config = root / "config"
+    config.mkdir()
+    (config / "brands.yaml").write_text(
+        "brands:\n  - name: Acme Rockets\n    queries: ['\"acme rockets\"']\n"
+    )
+    (config / "sources.yaml").write_text(
+        f"sources:\n  - name: news\n    kind: rss\n    url: {url}\n    interval: {interval}\n"
+        "  - name: quiet\n    kind: rss\n    url: https://q.example/f\n    enabled: false\n"
+    )
+    return config
+
+
+def test_check_ok(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed")
+    result = earful("--config", str(config), "sources", "check")
+    assert result.returncode == 0, result.stderr
+    assert "1 brand(s), 2 source(s) (1 enabled)" in result.stdout
+
+
+def test_check_bad_config_exits_2_with_file_line_field(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed", interval="soon")
+    result = earful("--config", str(config), "sources", "check")
+    assert result.returncode == 2
+    assert "sources.yaml:5: sources[0].interval" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_list_json_shows_health(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed")
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    engine = make_engine(db)
+    init_db(engine)
+    now = datetime.now(UTC)
+    with Session(engine) as s, s.begin():
+        repository.record_poll_ok(
+            s,
+            name="news",
+            kind="rss",
+            now=now - timedelta(hours=2),
+            interval=timedelta(minutes=5),
+            item_count=2,
+        )
+        repository.record_poll_failure(
+            s,
+            name="news",
+            kind="rss",
+            now=now,
+            interval=timedelta(minutes=5),
+            error=SourceGoneError("HTTP 410 Gone", reason="http_410", permanent=True),
+        )
+    engine.dispose()
+    result = earful("--config", str(config), "--db", db, "sources", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {r["name"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert rows["news"]["enabled"] is False and rows["news"]["consecutive_failures"] == 1
+    assert rows["news"]["last_error_reason"] == "http_410" and rows["news"]["last_ok"]
+    assert rows["news"]["silent_for"] == "2h"
+    assert rows["quiet"]["enabled"] is False and rows["quiet"]["last_ok"] is None
+    table = earful("--config", str(config), "--db", db, "sources", "list")
+    assert "news" in table.stdout and "410" in table.stdout
+    enabled = earful("--config", str(config), "--db", db, "sources", "enable", "news")
+    assert enabled.returncode == 0, enabled.stderr
+    again = earful("--config", str(config), "--db", db, "sources", "list", "--json")
+    assert json.loads(again.stdout.splitlines()[0])["enabled"] is True
+
+
+def test_test_source_prints_and_stores_nothing(tmp_path: Path, server: FeedServer) -> None:
+    config = write_config(tmp_path, server.url("/feed.rss"))
+    db_path = tmp_path / "never.db"
+    result = earful(
+        "--config", str(config), "--db", f"sqlite:///{db_path}", "sources", "test", "news", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    [item] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert item["brands"] == ["Acme Rockets"]
+    assert item["sentiment"]["label"] == "negative"
+    assert not db_path.exists()
+    table = earful("--config", str(config), "sources", "test", "news")
+    assert "Acme Rockets" in table.stdout and "no_brand: 1" in table.stdout
+    assert server.bodies["/feed.rss"] == 2
+
+
+def test_test_unknown_source_is_usage_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed")
+    result = earful("--config", str(config), "sources", "test", "nope")
+    assert result.returncode == 2 and "nope" in result.stderr
