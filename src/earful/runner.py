@@ -119,9 +119,17 @@ def _log_failure(
 
 
 def poll_source(
-    engine: Engine, http: HttpClient, source: SourceConfig, ctx: PipelineContext
+    engine: Engine,
+    http: HttpClient,
+    source: SourceConfig,
+    ctx: PipelineContext,
+    *,
+    owner: str | None = None,
 ) -> PollReport:
     """Poll ``source`` once: fetch with its stored state, process, record health.
+
+    ``owner`` names the lease holder (default: this process); the distributed runner passes
+    the claim token of the tick that dispatched the poll, so a redelivered task may resume.
 
     Never raises for source errors (nor for a connector bug on hostile input): they are recorded
     in the source's health with a backoff. Storage errors do propagate.
@@ -138,7 +146,9 @@ def poll_source(
             last_ok_at=ensure_utc(state.last_ok_at) if state.last_ok_at else None,
         )
         reason = state.last_error_reason if state.consecutive_failures else None
-        won = repository.claim_source(session, source.name, owner=OWNER, now=now, lease=LEASE)
+        won = repository.claim_source(
+            session, source.name, owner=owner or OWNER, now=now, lease=LEASE
+        )
         return won, poll, reason
 
     won, poll_state, previous_reason = _write(engine, claim)
