@@ -350,9 +350,16 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
     configure. The key-free alternative is the Jetstream firehose (earful.sources.jetstream).
     """
     p = source.params
+    if p.get("mode") == "jetstream":
+        # The firehose is consumed by a long-lived stream (earful.sources.jetstream.run_source),
+        # which stores its cursor and health itself; a poll has nothing to add.
+        return FetchResult(cursor=state.cursor)
     q = p.get("q")
     if not q:
-        raise ConfigError("bluesky search needs params.q", field=f"sources.{source.name}.params.q")
+        raise ConfigError(
+            "bluesky search needs params.q (or params.mode: jetstream for the firehose)",
+            field=f"sources.{source.name}.params.q",
+        )
     service = str(p.get("service") or DEFAULT_SERVICE)
     token = _session(client, source, service)
     base = service if token else str(p.get("appview") or PUBLIC_APPVIEW)

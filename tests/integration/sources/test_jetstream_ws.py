@@ -190,3 +190,48 @@ def test_restart_resumes_from_the_stored_cursor(server: ReplayServer, events: li
     assert asked == stored - 1_000
     assert set(m.external_id for m in kept[301:]) <= set(got)
     assert len(got) == len(set(got))
+
+
+def test_run_source_stores_matching_posts_and_cursor(
+    server: ReplayServer, events: list[bytes], sqlite_engine: Any
+) -> None:
+    """The firehose wired to the real pipeline and source state, across the midway drop."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session, func, select
+
+    from earful.clock import SimulatedClock
+    from earful.config import AppConfig, BrandConfig, SourceConfig
+    from earful.models import Mention, SourceState
+    from earful.pipeline import build_context
+    from earful.sources.jetstream import run_source
+
+    source = SourceConfig(
+        name="firehose",
+        kind="bluesky",
+        params={"mode": "jetstream", "jetstream_url": server.url},
+    )
+    config = AppConfig(brands=[BrandConfig(name="Acme", queries=["acme"])], sources=[source])
+    ctx = build_context(config, SimulatedClock(datetime(2024, 11, 21, 16, 30, tzinfo=UTC)))
+    expected = {m.external_id for m in parse(b"\n".join(events)).mentions if keep(m)}
+    stop = threading.Event()
+
+    def stored() -> int:
+        with Session(sqlite_engine) as session:
+            return int(session.exec(select(func.count()).select_from(Mention)).one())
+
+    worker = threading.Thread(target=run_source, args=(sqlite_engine, source, ctx, stop))
+    worker.start()
+    for _ in range(600):
+        if stored() >= len(expected) or not worker.is_alive():
+            break
+        stop.wait(0.1)
+    stop.set()
+    worker.join(10)
+    with Session(sqlite_engine) as session:
+        ids = set(session.exec(select(Mention.external_id)).all())
+        state = session.exec(select(SourceState).where(SourceState.name == "firehose")).one()
+    assert ids == expected
+    assert len(server.connections) >= 2  # it survived the dropped connection
+    assert state.cursor is not None and int(state.cursor) > START_US
+    assert state.last_nonempty_at is not None

@@ -225,3 +225,9 @@ def test_refresh_batches_25_uris(client: HttpClient) -> None:
     assert [len(c.request.url.params.get_list("uris")) for c in route.calls] == [25, 5]
     assert len(out) == 30 and all(m.engagement.likes == 50 for m in out)
     assert out[0].author_followers == 1000
+
+
+def test_jetstream_mode_poll_is_a_no_op(client: HttpClient) -> None:
+    cfg = SourceConfig(name="fh", kind="bluesky", params={"mode": "jetstream"})
+    result = bluesky.fetch(client, cfg, PollState(cursor="1732206349001905"))
+    assert result.mentions == [] and result.cursor == "1732206349001905"
