@@ -34,6 +34,9 @@ _CJK = (
 )
 _WORD = re.compile(rf"[^\W{_CJK}]+|[{_CJK}]")
 _HANDLE = re.compile(rf"(?<!\w)[@#$][^\W{_CJK}]+")
+# ASCII text has no CJK: plain \w+ finds the same tokens three times faster.
+_ASCII_WORD = re.compile(r"\w+", re.ASCII)
+_ASCII_HANDLE = re.compile(r"(?<!\w)[@#$]\w+", re.ASCII)
 _QUERY_TOKEN = re.compile(rf"(?:(?<!\w)[@#$])?[^\W{_CJK}]+|[{_CJK}]")
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
@@ -58,14 +61,18 @@ def fold_accents(s: str) -> str:
 
 def text_tokens(s: str) -> list[str]:
     """Every lookup key of an already normalized string (words, handles, folded forms)."""
-    tokens: list[str] = _WORD.findall(s)
+    if s.isascii():
+        tokens: list[str] = _ASCII_WORD.findall(s)
+        if "@" in s or "#" in s or "$" in s:
+            tokens += _ASCII_HANDLE.findall(s)
+        return tokens
+    tokens = _WORD.findall(s)
     if "@" in s or "#" in s or "$" in s:
         tokens += _HANDLE.findall(s)
-    if not s.isascii():
-        folded = fold_accents(s)
-        if folded != s:
-            tokens += _WORD.findall(folded)
-            tokens += _HANDLE.findall(folded)
+    folded = fold_accents(s)
+    if folded != s:
+        tokens += _WORD.findall(folded)
+        tokens += _HANDLE.findall(folded)
     return tokens
 
 
@@ -151,7 +158,8 @@ def positions_of(s: str) -> dict[str, list[int]]:
 
     Linear in the length of ``s``: a hostile 1 MB post costs what its size says.
     """
-    toks: list[str] = _WORD.findall(s)
+    word = _ASCII_WORD if s.isascii() else _WORD
+    toks: list[str] = word.findall(s)
     pos: dict[str, list[int]] = {}
     for i, tok in enumerate(toks):
         lst = pos.get(tok)
@@ -161,7 +169,7 @@ def positions_of(s: str) -> dict[str, list[int]]:
             lst.append(i)
     extra = False
     if "@" in s or "#" in s or "$" in s:
-        starts = [m.start() for m in _WORD.finditer(s)]
+        starts = [m.start() for m in word.finditer(s)]
         for h in _HANDLE.finditer(s):
             i = bisect_left(starts, h.start() + 1)
             if i < len(starts) and starts[i] == h.start() + 1:
