@@ -144,11 +144,15 @@ def score_chunks(
     vader: FastVader, chunks: Sequence[str], weights: Sequence[int]
 ) -> dict[str, float]:
     """VADER scores of one chunk, or the ``weights``-weighted means over several."""
-    if len(chunks) == 1:
-        return vader.polarity_scores(chunks[0])
+    return mean_scores([vader.polarity_scores(c) for c in chunks], weights)
+
+
+def mean_scores(parts: Sequence[dict[str, float]], weights: Sequence[int]) -> dict[str, float]:
+    """One chunk's scores as they are, or the ``weights``-weighted means of several."""
+    if len(parts) == 1:
+        return parts[0]
     totals = {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
-    for chunk, w in zip(chunks, weights, strict=True):
-        scores = vader.polarity_scores(chunk)
+    for scores, w in zip(parts, weights, strict=True):
         for key in totals:
             totals[key] += scores[key] * w
     weight = sum(weights) or 1
@@ -232,11 +236,22 @@ class SentimentAnalyzer:
     ) -> SentimentScore:
         """Earful's adjusted score of a mention (title and text read together, title first)."""
         chunks = split_for_scoring(join_title(title, text))
-        weights = [len(c) for c in chunks]
-        raw = score_chunks(self._stock, chunks, weights)
+        all_names = (*self.names, *names) if names else self.names
+        raw_parts: list[dict[str, float]] = []
+        parts: list[dict[str, float]] = []
         # long texts are prepared chunk by chunk: the cost stays bounded by the chunks scored
-        prepared = [self.prepare(c, names) for c in chunks]
-        scores = score_chunks(self._vader, prepared, weights)
+        for chunk in chunks:
+            tokens = self._stock.tokenize(chunk)
+            raw_parts.append(self._stock.score_tokens(*tokens))
+            prepared = self._prep.prepare(chunk, all_names)
+            # Unchanged text tokenizes the same for both: the emoji the two analyzers describe
+            # differently are exactly those preparation pads with spaces, which changes the text.
+            if prepared != chunk:
+                tokens = self._vader.tokenize(prepared)
+            parts.append(self._vader.score_tokens(*tokens))
+        weights = [len(c) for c in chunks]
+        raw = mean_scores(raw_parts, weights)
+        scores = mean_scores(parts, weights)
         compound = apply_positive_band(scores["compound"], self.config.positive_band)
         compound = combine_rating(
             compound,

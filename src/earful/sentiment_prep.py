@@ -126,13 +126,20 @@ def _words_pattern(terms: Iterable[str]) -> str:
     return "|".join(r"\s+".join(re.escape(w) for w in t.split()) for t in alts)
 
 
+def _first_chars(terms: Iterable[str]) -> str:
+    # a lookahead on the possible first characters lets the regex skip most positions quickly
+    chars = {c for t in terms if t for c in (t[0].lower(), t[0].upper())}
+    return "(?=[" + "".join(re.escape(c) for c in sorted(chars)) + "])" if chars else ""
+
+
 @lru_cache(maxsize=256)
 def _names_regex(names: tuple[str, ...]) -> re.Pattern[str] | None:
     cleaned = [n.strip().lstrip("@#").strip() for n in names]
     pattern = _words_pattern(n for n in cleaned if n)
     if not pattern:
         return None
-    return re.compile(rf"(?<!\w)[@#]?(?:{pattern})(?!\w)", re.IGNORECASE)
+    first = _first_chars([*cleaned, "@", "#"])
+    return re.compile(rf"{first}(?<!\w)[@#]?(?:{pattern})(?!\w)", re.IGNORECASE)
 
 
 class TextPrep:
@@ -144,7 +151,9 @@ class TextPrep:
         self.config = config
         pattern = _words_pattern(phrases)
         self._phrases = (
-            re.compile(rf"(?<![\w'])(?:{pattern})(?![\w'])", re.IGNORECASE) if pattern else None
+            re.compile(rf"{_first_chars(phrases)}(?<![\w'])(?:{pattern})(?![\w'])", re.IGNORECASE)
+            if pattern
+            else None
         )
         self._emoji_pad = {ord(e): f" {e} " for e in emoji}
         self._emoji_chars = frozenset(emoji)
@@ -166,7 +175,7 @@ class TextPrep:
                 text = rx.sub(" ", text)
         if self._phrases is not None:
             text = self._phrases.sub(_join_phrase, text)
-        if cfg.like_as_verb_only and ("like" in text or "LIKE" in text or "Like" in text):
+        if cfg.like_as_verb_only and "like" in text.lower():
             text = _LIKE.sub(_like_as_verb_only, text)
         if self._emoji_pad and not text.isascii() and not self._emoji_chars.isdisjoint(text):
             text = text.translate(self._emoji_pad)

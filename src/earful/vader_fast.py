@@ -24,6 +24,7 @@ import heapq
 import math
 import string
 from collections.abc import Mapping
+from itertools import compress
 
 from vaderSentiment.vaderSentiment import (
     B_INCR,
@@ -113,19 +114,27 @@ class FastVader:
     # -- scoring -----------------------------------------------------------------------------
     def polarity_scores(self, text: str) -> dict[str, float]:
         """Exactly ``SentimentIntensityAnalyzer.polarity_scores(text)`` of vaderSentiment 3.3.2."""
-        text = self._replace_emoji(text).strip()
-        words = [_strip_punc_if_word(w) for w in text.split()]
+        return self.score_tokens(*self.tokenize(text))
+
+    def tokenize(self, text: str) -> tuple[str, list[str], list[str]]:
+        """(text with emoji described, VADER's words, the words lower-cased)."""
+        # The package strips the text first; split() and the '!'/'?' counts ignore that.
+        text = self._replace_emoji(text)
+        words = [s if len(s := w.strip(_PUNCT)) > 2 else w for w in text.split()]
+        return text, words, list(map(str.lower, words))
+
+    def score_tokens(self, text: str, words: list[str], lw: list[str]) -> dict[str, float]:
+        """The scores of a tokenized text (see ``tokenize``), with this analyzer's lexicon."""
         n = len(words)
         if n == 0:
             return {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
-        lw = [w.lower() for w in words]
-        allcaps = sum(1 for w in words if w.isupper())
+        allcaps = sum(map(str.isupper, words))
         is_cap_diff = 0 < n - allcaps < n
         lex = self.lexicon
 
         sentiments: list[float] = [0] * n
         scored: list[int] = []
-        for i in [i for i, w in enumerate(lw) if w in lex]:
+        for i in compress(range(n), map(lex.__contains__, lw)):
             il = lw[i]
             if il in BOOSTER_DICT:
                 continue
