@@ -33,7 +33,7 @@ from earful.errors import ConfigError, ParseError, SourceAuthError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
-from earful.sources.limits import DailyQuota, as_int, resolve_secret
+from earful.sources.limits import DailyQuota, as_int, param_list, resolve_secret
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -281,8 +281,9 @@ def _call(
 
 def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchResult:
     """New videos matching ``params.q`` (search.list, newest first, since the last poll),
-    their statistics (videos.list), recent comments on them (commentThreads.list) and their
-    channels' subscriber counts (channels.list), within the daily quota."""
+    their statistics (videos.list), recent comments (commentThreads.list) on the newest
+    ``params.comment_videos`` of them (default 5) and on every id in ``params.videos``, and
+    the channels' subscriber counts (channels.list), all within the daily quota."""
     p = source.params
     q = p.get("q")
     if not q:
@@ -324,7 +325,10 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
     by_id = {m.external_id: m for m in videos}
     detailed = _videos(client, source, quota, list(by_id), key)
     mentions = [detailed.get(vid, m) for vid, m in by_id.items()]
-    for vid in list(by_id)[:comment_videos]:
+    # Comments on the newest videos found, plus on videos the admin tracks (params.videos,
+    # e.g. the brand's own channel's uploads).
+    watched = list(dict.fromkeys([*list(by_id)[:comment_videos], *param_list(p, "videos")]))
+    for vid in watched:
         data = _call(
             client,
             source,

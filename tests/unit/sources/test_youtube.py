@@ -215,15 +215,20 @@ def test_fetch_paginates_enriches_and_reports_quota(client: HttpClient) -> None:
         return_value=httpx.Response(200, content=yt("channels_info_multiple"))
     )
     result = youtube.fetch(
-        client, source(max_pages=3, comment_videos=1), PollState(cursor="2019-01-01T00:00:00Z")
+        client,
+        source(max_pages=3, comment_videos=1, videos=["F1UP7wRCPH8"]),
+        PollState(cursor="2019-01-01T00:00:00Z"),
     )
     assert search.call_count == 2  # stopped at the page without nextPageToken
     assert search.calls[0].request.url.params["publishedAfter"] == "2019-01-01T00:00:00Z"
     assert search.calls[0].request.url.params["key"] == "k-123"
     assert search.calls[1].request.url.params["pageToken"] == "CBkQAA"
-    assert videos.call_count == 1 and threads.call_count == 1 and channels.call_count == 1
-    assert threads.calls[0].request.url.params["videoId"] == "gQ_1zX-F_No"
-    assert len(result.mentions) == 25 + 5
+    assert videos.call_count == 1 and threads.call_count == 2 and channels.call_count == 1
+    assert [c.request.url.params["videoId"] for c in threads.calls] == [
+        "gQ_1zX-F_No",  # newest video found
+        "F1UP7wRCPH8",  # tracked by config
+    ]
+    assert len(result.mentions) == 25 + 5 + 5
     video = result.mentions[0]
     assert video.external_id == "gQ_1zX-F_No"
     assert (video.engagement.views, video.engagement.likes, video.engagement.comments) == (
@@ -234,7 +239,7 @@ def test_fetch_paginates_enriches_and_reports_quota(client: HttpClient) -> None:
     # the stats item's channel is UC_x5XG1OV2P6uZZ5FSM9Ttw, 2,260,000 subscribers
     assert video.author_followers == 2_260_000
     assert result.cursor == "2019-12-06T08:25:39Z"  # newest publishedAt seen
-    assert result.quota_left == 10_000 - (100 + 100 + 1 + 1 + 1)
+    assert result.quota_left == 10_000 - (100 + 100 + 1 + 2 + 1)
 
 
 @respx.mock
