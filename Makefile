@@ -23,8 +23,8 @@ demo: $(STAMP)
 	$(BIN)/earful demo
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src workers tests benchmarks
-	$(BIN)/ruff check src workers tests benchmarks
+	$(BIN)/ruff format --check src workers tests
+	$(BIN)/ruff check src workers tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -34,11 +34,11 @@ test: lint typecheck
 	$(BIN)/pytest -q
 
 fix: $(STAMP)
-	$(BIN)/ruff format src workers tests benchmarks
-	$(BIN)/ruff check --fix src workers tests benchmarks
+	$(BIN)/ruff format src workers tests
+	$(BIN)/ruff check --fix src workers tests
 
 bench: $(STAMP)
-	$(BIN)/earful bench
+	$(BIN)/earful bench --out benchmarks/latest.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
