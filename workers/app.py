@@ -7,15 +7,16 @@ poll, process, engagement, notify, digest.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 from kombu import Queue  # type: ignore[attr-defined]
 
+from earful.distributed import LOG_FORMAT, QUEUES, install_log_filter
 from earful.settings import Settings, get_settings
-
-QUEUES = ("poll", "process", "engagement", "notify", "digest")
 
 TASK_ROUTES = {
     "earful.tick": {"queue": "poll"},
@@ -48,11 +49,21 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_time_limit": 300,
         "broker_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
         "broker_connection_retry_on_startup": True,
+        # Keep reconnecting when Redis restarts (None: forever), and publish with retries.
+        "broker_connection_max_retries": None,
+        "task_publish_retry": True,
+        "worker_log_format": LOG_FORMAT,
+        "worker_task_log_format": LOG_FORMAT,
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "timezone": "UTC",
         "beat_schedule": {
-            "tick": {"task": "earful.tick", "schedule": timedelta(seconds=15)},
+            # A tick that waited longer than its period is dropped: the next one does its job.
+            "tick": {
+                "task": "earful.tick",
+                "schedule": timedelta(seconds=15),
+                "options": {"expires": 14},
+            },
             "refresh-engagement": {
                 "task": "earful.refresh_engagement",
                 "schedule": timedelta(minutes=1),
@@ -67,12 +78,26 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def create_app(settings: Settings, *, main: str = "earful") -> Celery:
+    """A Celery app talking to ``settings.broker_url`` (for tests, tools and benches); the
+    tasks are registered on the module-level :data:`app` and reached here by name."""
+    other = Celery(main, set_as_current=False)
+    other.conf.update(celery_config(settings))
+    return other
+
+
 app = Celery("earful")
 
 
 @app.on_configure.connect  # type: ignore[untyped-decorator]
 def _configure(sender: Celery, **_: Any) -> None:
     sender.conf.update(celery_config(get_settings()))
+
+
+@after_setup_logger.connect  # type: ignore[untyped-decorator]
+@after_setup_task_logger.connect  # type: ignore[untyped-decorator]
+def _structured_logs(logger: logging.Logger, **_: Any) -> None:
+    install_log_filter(logger)
 
 
 app.autodiscover_tasks(["workers"], related_name="tasks", force=True)

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
         3600, description="seconds before a task of a dead worker is handed to another"
     )
     worker_id: str | None = Field(None, description="name of this process in locks and logs")
+    db_pool_size: int = Field(
+        2, description="DB connections per worker process (prefork: one task at a time each)"
+    )
     secret_key: SecretStr = Field(SecretStr(DEV_SECRET), description="HMAC key for ack links")
     base_url: str = Field("http://127.0.0.1:8000", description="public URL of `earful web`")
     user_agent: str = Field(
