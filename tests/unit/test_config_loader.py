@@ -300,3 +300,31 @@ def test_shipped_config_loads_without_any_environment() -> None:
     assert {"rss", "hackernews"} <= kinds
     assert any(not s.enabled for s in config.sources)  # the Google Alerts placeholder
     assert all(s.enabled for s in config.sources if "news.google.com" in (s.url or ""))
+
+
+@pytest.mark.parametrize(
+    ("text", "brands"),
+    [
+        ("United Airlines flight diverted to Denver", ["United Airlines"]),
+        ("@united lost my bag again", ["United Airlines"]),
+        ("United's 787 from Newark was delayed 4 hours", ["United Airlines"]),
+        ("Flights from the United States to Europe are up", []),
+        ("United Airlines flights from the United States", ["United Airlines"]),
+        ("Manchester United flight lands in Madrid", []),
+        ("We reunited at the gate", []),
+        (
+            "Delta Air Lines and American Airlines report earnings",
+            [
+                "Delta Air Lines",
+                "American Airlines",
+            ],
+        ),
+        ("The Delta variant spread before my flight", []),
+        ("Switched from @united to @delta", ["United Airlines", "Delta Air Lines"]),
+    ],
+)
+def test_shipped_brand_queries(text: str, brands: list[str]) -> None:
+    from earful.matching import MatchDoc, compile_brands
+
+    matcher = compile_brands(load_config(ROOT / "config", env={}).brands)
+    assert matcher.match(MatchDoc(text)) == brands
