@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import re
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,8 +209,9 @@ def _message(err: Mapping[str, Any], model: type[BaseModel] | None) -> str:
         key = str(loc[-1]) if loc else "?"
         known = sorted(model.model_fields) if model is not None else []
         close = difflib.get_close_matches(key, known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(known)
-        return f"unknown key ({hint})"
+        if close:
+            return f"unknown key (did you mean {close[0]!r}?)"
+        return f"unknown key (known: {', '.join(known)})" if known else "unknown key"
     if err.get("type") == "missing":
         return "required key is missing"
     return _PLAIN.get(str(err.get("type")), msg)
@@ -218,20 +220,26 @@ def _message(err: Mapping[str, Any], model: type[BaseModel] | None) -> str:
 def _model_at(path: Path_) -> type[BaseModel] | None:
     """The pydantic model whose field an (error) path ends in, to list its known keys."""
     model: Any = AppConfig
+    keyed = False  # the previous field was a dict of models: this part is its key
     for part in path[:-1]:
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         info = getattr(model, "model_fields", {}).get(part)
         if info is None:
             return None
-        ann = info.annotation
-        for arg in (ann, *getattr(ann, "__args__", ())):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                model = arg
-                break
-        else:
+        found = _models_in(info.annotation)
+        if not found:
             return None
+        model = found[0]
+        keyed = typing.get_origin(info.annotation) is dict
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 
 def _data_path(loc: tuple[Any, ...], data: Any) -> Path_:

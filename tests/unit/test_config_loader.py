@@ -328,3 +328,17 @@ def test_shipped_brand_queries(text: str, brands: list[str]) -> None:
 
     matcher = compile_brands(load_config(ROOT / "config", env={}).brands)
     assert matcher.match(MatchDoc(text)) == brands
+
+
+def test_unknown_key_inside_a_mapping_of_models(in_tmp: Path) -> None:
+    write(in_tmp, risk="risk:\n  brands:\n    Acme:\n      levelz: {1: 40}\n")
+    assert error_of(in_tmp) == (
+        "config/risk.yaml:4: risk.brands.Acme.levelz: unknown key (did you mean 'levels'?)"
+    )
+
+
+def test_every_section_has_a_file() -> None:
+    from earful.config import AppConfig
+    from earful.config_loader import FILES
+
+    assert set(FILES.values()) == set(AppConfig.model_fields)
