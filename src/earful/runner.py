@@ -317,10 +317,12 @@ def run_once(
     http: HttpClient | None = None,
     progress: RunProgress | None = None,
     ctx: PipelineContext | None = None,
+    stop: threading.Event | None = None,
 ) -> RunReport:
     """One pass: poll every due source concurrently, then refresh engagement.
 
-    One failing source never stops the others.
+    One failing source never stops the others. When ``stop`` is set mid-pass, polls not yet
+    started are dropped and the ones in flight finish (their rows are committed whole).
     """
     ctx = ctx or build_context(config, clock)
     own_http = http is None
@@ -338,6 +340,11 @@ def run_once(
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
                 futures = {pool.submit(poll_source, engine, client, s, ctx): s for s in sources}
                 for future in as_completed(futures):
+                    if stop is not None and stop.is_set():
+                        for pending in futures:
+                            pending.cancel()
+                    if future.cancelled():
+                        continue
                     source = futures[future]
                     try:
                         poll = future.result()
@@ -353,7 +360,8 @@ def run_once(
                     report.polls.append(poll)
                     if progress is not None:
                         progress.done(poll)
-        report.refreshed = refresh_engagement(engine, client, config, clock)
+        if stop is None or not stop.is_set():
+            report.refreshed = refresh_engagement(engine, client, config, clock)
     finally:
         if own_http:
             client.close()
@@ -395,7 +403,7 @@ def run_forever(
                 ctx = _carry_hooks(build_context(fresh, clock), ctx)
             config = fresh
             result = run_once(
-                engine, config, settings, clock, http=client, progress=progress, ctx=ctx
+                engine, config, settings, clock, http=client, progress=progress, ctx=ctx, stop=stop
             )
             if on_pass is not None:
                 on_pass(result)

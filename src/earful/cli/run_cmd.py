@@ -98,9 +98,19 @@ def run(
     clock = SystemClock()
     fancy = console.is_terminal
     progress = RichProgress() if fancy else None
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        logger.info("stopping after the polls in flight (Ctrl-C again to abort)")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         if once:
-            report = run_once(engine, config, settings, clock, progress=progress)
+            report = run_once(engine, config, settings, clock, progress=progress, stop=stop)
             if progress is not None:
                 progress.stop()
             print_table(
@@ -109,13 +119,6 @@ def run(
                 summary_rows(report),
             )
             return
-        stop = threading.Event()
-
-        def _stop(signum: int, _frame: FrameType | None) -> None:
-            logger.info("stopping (signal %s)", signum)
-            stop.set()
-
-        signal.signal(signal.SIGTERM, _stop)
 
         def on_pass(report: RunReport) -> None:
             logger.info(
@@ -138,7 +141,9 @@ def run(
             )
         except KeyboardInterrupt:
             stop.set()
-            err_console.print("stopped")
+            err_console.print("aborted")
+            raise typer.Exit(1) from None
+        err_console.print("stopped")
     finally:
         if progress is not None:
             progress.stop()
