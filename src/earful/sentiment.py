@@ -8,7 +8,8 @@ Two scores per text, so the adjustment is visible and reversible:
   (links, @handles and brand names removed, emoji normalised, phrases joined), scored with
   VADER's lexicon plus Earful's service lexicon plus the admin's ``sentiment.lexicon`` (negative
   valences weighted by ``negative_weight``), then weak positives pulled to neutral
-  (``positive_band``), then combined with a review's star rating when there is one.
+  (``positive_band``), turned negative when a sarcasm hashtag says so (``#sarcasm``, ``#not``),
+  then combined with a review's star rating when there is one.
 
 **Long texts** (over ``LONG_TEXT_CHARS`` characters) are cut into chunks of at most
 ``CHUNK_CHARS`` (tweet-to-paragraph size, where VADER is calibrated), each cut after a sentence
@@ -214,6 +215,14 @@ class SentimentAnalyzer:
         emojis = {k: v for k, v in stock_emojis.items() if k not in lexicon}
         self._vader = FastVader(lexicon, emojis)
         self._prep = TextPrep(self.config, phrases, emoji)
+        self._sarcastic: FastVader | None = None
+
+    def _sarcastic_vader(self) -> FastVader:
+        # the same analyzer with every positive valence turned negative, built when first needed
+        if self._sarcastic is None:
+            lexicon = {k: -v if v > 0 else v for k, v in self._vader.lexicon.items()}
+            self._sarcastic = FastVader(lexicon, self._vader.emojis)
+        return self._sarcastic
 
     def prepare(self, text: str, names: Sequence[str] = ()) -> str:
         """The text as VADER reads it after Earful's preparation (for debugging and tests)."""
@@ -253,6 +262,17 @@ class SentimentAnalyzer:
         raw = mean_scores(raw_parts, weights)
         scores = mean_scores(parts, weights)
         compound = apply_positive_band(scores["compound"], self.config.positive_band)
+        neg, pos = scores["neg"], scores["pos"]
+        if pos > 0 and self._prep.is_sarcastic(text if title is None else f"{title} {text}"):
+            # "#sarcasm": the positive words mean the opposite of what they say
+            sarcastic = self._sarcastic_vader()
+            flipped = mean_scores(
+                [sarcastic.polarity_scores(self._prep.prepare(c, all_names)) for c in chunks],
+                weights,
+            )
+            candidate = min(flipped["compound"], -compound)
+            if candidate < compound:
+                compound, neg, pos = candidate, flipped["neg"], flipped["pos"]
         compound = combine_rating(
             compound,
             rating,
@@ -261,9 +281,9 @@ class SentimentAnalyzer:
             weight=self.config.rating_weight,
         )
         return SentimentScore(
-            neg=scores["neg"],
+            neg=neg,
             neu=scores["neu"],
-            pos=scores["pos"],
+            pos=pos,
             compound=compound,
             label=label_for(compound),
             raw_compound=raw["compound"],

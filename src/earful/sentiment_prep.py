@@ -155,8 +155,18 @@ class TextPrep:
             if pattern
             else None
         )
+        tags = sorted({t.strip().lstrip("#").lower() for t in config.sarcasm_tags if t.strip()})
+        self._sarcasm = (
+            re.compile(rf"(?<![\w#])#(?:{'|'.join(map(re.escape, tags))})(?!\w)", re.IGNORECASE)
+            if tags
+            else None
+        )
         self._emoji_pad = {ord(e): f" {e} " for e in emoji}
         self._emoji_chars = frozenset(emoji)
+
+    def is_sarcastic(self, text: str) -> bool:
+        """True when ``text`` carries one of the configured sarcasm hashtags."""
+        return self._sarcasm is not None and "#" in text and self._sarcasm.search(text) is not None
 
     def prepare(self, text: str, names: Sequence[str] = ()) -> str:
         """The text VADER should read: see the module docstring. Pure, linear in len(text)."""

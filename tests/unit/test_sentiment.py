@@ -281,6 +281,17 @@ def test_negative_weight_and_positive_band() -> None:
     assert heavier.score("the food was bad").compound < lighter.score("the food was bad").compound
 
 
+def test_sarcasm_tags_turn_praise_negative(analyzer: SentimentAnalyzer) -> None:
+    assert analyzer.score("Loving the 4 hour delay, thanks").label == "positive"
+    assert analyzer.score("Loving the 4 hour delay, thanks #sarcasm").label == "negative"
+    assert analyzer.score("Great job losing my bag again #NOT").label == "negative"
+    # a negated positive stays negative; other tags that merely start with "not" do nothing
+    assert analyzer.score("#not happy").label == "negative"
+    assert analyzer.score("I love it #NotSponsored").label == "positive"
+    off = SentimentAnalyzer(SentimentConfig(sarcasm_tags=[]))
+    assert off.score("Loving the 4 hour delay, thanks #sarcasm").label == "positive"
+
+
 # -- ratings ----------------------------------------------------------------------------------
 def test_one_star_review_is_never_positive(analyzer: SentimentAnalyzer) -> None:
     text = "Great app, love the design, amazing!!!"

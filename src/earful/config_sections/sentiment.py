@@ -56,6 +56,13 @@ class SentimentConfig(BaseModel):
             "...); as a preposition or filler ('looks like', 'like 3 hours') it is neutral"
         ),
     )
+    sarcasm_tags: list[str] = Field(
+        default_factory=lambda: ["#sarcasm", "#sarcastic", "#not", "#irony", "#thanksfornothing"],
+        description=(
+            "hashtags that mark a text as sarcastic: its positive words are read as negative "
+            "('Great job losing my bag again #sarcasm'); [] disables"
+        ),
+    )
     rating_weight: float = Field(
         0.6,
         ge=0.0,
