@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from earful.bench import figures
+from earful.bench import figures, services
 from earful.bench.run import Bench
 
 BENCHES: list[Bench] = [
@@ -11,4 +11,7 @@ BENCHES: list[Bench] = [
     Bench("ingest", ("ingest_per_s", "vader_alone_per_s", "ingest_ratio"), figures.ingest),
     Bench("repoll", ("repoll_body_bytes",), figures.repoll),
     Bench("memory", ("peak_rss_100k_mb",), figures.peak_rss),
+    Bench("ubg", ("ubg_lead_hours",), services.ubg),
+    Bench("firehose", ("firehose_posts_per_s", "firehose_max_lag_s"), services.firehose),
+    Bench("digest", ("digest_1m_sqlite_s", "digest_1m_postgres_s"), services.digest_scale),
 ]
