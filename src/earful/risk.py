@@ -72,6 +72,8 @@ class RiskInput:
     snapshots: Sequence[Snapshot] = ()
     spread_sources: Sequence[str] = ()
     spread_mentions: int = 1
+    # Which baseline velocity is judged against (default: ``source``); incidents use "incident".
+    baseline_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +193,11 @@ def _growth_detail(a: Snapshot | None, b: Snapshot, hours: float) -> str:
         return f"no growth in {human_hours(hours)}"
     now_v = b.get(metric) or 0
     before = (a.get(metric) or 0) if a is not None else 0
-    if before > 0:
+    if before > 0 and now_v >= 2 * before:
         return f"{metric} ×{now_v / before:.0f} in {human_hours(hours)} ({human_count(now_v)})"
+    if before > 0:
+        gained = human_count(now_v - before)
+        return f"+{gained} {metric} in {human_hours(hours)} ({human_count(now_v)})"
     return f"{metric} 0 → {human_count(now_v)} in {human_hours(hours)}"
 
 
@@ -211,7 +216,21 @@ def _curve(inp: RiskInput, config: RiskConfig) -> list[tuple[float, float, Snaps
                 points[-1] = (points[-1][0], engagement_points(s, config), s)
             continue
         points.append((age, engagement_points(s, config), s))
-    return points
+    return _thin(points, config.min_window_h)
+
+
+def _thin(
+    points: list[tuple[float, float, Snapshot | None]], gap: float
+) -> list[tuple[float, float, Snapshot | None]]:
+    """Keep the latest point, then walk back keeping points at least ``gap`` hours apart: a
+    rate over two snapshots a minute apart is noise (incidents merge many posts' curves)."""
+    kept = [points[-1]]
+    for point in reversed(points[:-1]):
+        if kept[-1][0] - point[0] >= gap:
+            kept.append(point)
+    if kept[-1][0] > 0:
+        kept.append(points[0])
+    return list(reversed(kept))
 
 
 def typical_rate(config: RiskConfig, source: str, age_h: float) -> float:
@@ -247,6 +266,7 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
     age_now = max((now - ensure_utc(inp.published_at)).total_seconds() / 3600, 0.0)
 
     # Severity first: it can lift the negativity of texts VADER misreads.
+    base_key = inp.baseline_key or inp.source
     full_text = f"{inp.title or ''}\n{inp.text}"
     sev = find_severity(full_text, config)
     terms = [t for _, _, ts in sev for t in ts]
@@ -273,14 +293,16 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
         (a0, p0, s0), (a1, p1, s1) = curve[-2], curve[-1]
         dt = max(a1 - a0, 1e-6)
         rate = max(p1 - p0, 0.0) / dt
-        typical = max(typical_rate(config, inp.source, a1), 1e-6)
+        typical = max(typical_rate(config, base_key, a1), 1e-6)
         velocity_ratio = rate / typical
-        frac = _clamp01(
+        signal = _clamp01(max(p1 - p0, 0.0) / config.min_signal_points)
+        frac = signal * _clamp01(
             math.log10(max(velocity_ratio, 1.0)) / math.log10(config.velocity_full_ratio)
         )
         detail = (
             f"{_growth_detail(s0, s1, dt) if s1 else 'no engagement'}; "
-            f"×{velocity_ratio:.0f} a typical {inp.source} post at {human_hours(a1)}"
+            f"×{velocity_ratio:.0f} a typical {base_key} {'' if inp.baseline_key else 'post '}"
+            f"at {human_hours(a1)}"
         )
         raw.append(Reason("velocity", w.velocity * frac, detail))
 
@@ -294,7 +316,9 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
         if prev > 0 and last > prev:
             ratio = last / prev
             supercritical = len(rates) >= 3 and rates[-3] < prev < last
-            frac = _clamp01(math.log(ratio) / math.log(config.acceleration_full))
+            gained = curve[-1][1] - curve[-2][1]
+            signal = _clamp01(gained / config.min_signal_points)
+            frac = signal * _clamp01(math.log(ratio) / math.log(config.acceleration_full))
             detail = f"rate ×{ratio:.1f} on the previous window"
             if supercritical:
                 detail += " (supercritical: each window faster than the last)"
@@ -318,9 +342,14 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
         alpha = min(max(alpha, 0.0), 3.0)
         horizon = max(config.forecast_horizon_h, last_age)
         forecast = last_points * (horizon / last_age) ** alpha
-        typical = max(typical_total(config, inp.source, horizon), 1e-6)
+        typical = max(typical_total(config, base_key, horizon), 1e-6)
         ratio = forecast / typical
-        frac = _clamp01(math.log10(max(ratio, 1.0)) / math.log10(config.forecast_full_ratio))
+        # Confidence: a curve of two points and a handful of likes says little yet.
+        fitted = sum(1 for a, p, _ in curve if a > 0 and p > 0)
+        confidence = min(1.0, fitted / 3) * _clamp01(last_points / config.min_signal_points)
+        frac = confidence * _clamp01(
+            math.log10(max(ratio, 1.0)) / math.log10(config.forecast_full_ratio)
+        )
         metric = _dominant_metric(None, curve[-1][2]) if curve[-1][2] else None
         scale = forecast / last_points
         what = (

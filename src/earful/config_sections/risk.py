@@ -208,6 +208,8 @@ class RiskConfig(BaseModel):
             "rss": 0.5,
             "news": 1.0,
             "blog": 0.5,
+            # A story on several posts: a typical one gains a post or two a day.
+            "incident": 10.0,
         },
         description="engagement points per hour of a typical fresh post, per source kind",
     )
@@ -215,6 +217,15 @@ class RiskConfig(BaseModel):
         12, gt=0, description="a typical post's rate halves every this many hours of age"
     )
     velocity_full_ratio: float = Field(200, gt=1, description="velocity/baseline for full points")
+    min_signal_points: float = Field(
+        25,
+        gt=0,
+        description="engagement points a window must gain before velocity, acceleration and "
+        "forecast count fully (a blog going from 1 like to 4 is noise, not a trend)",
+    )
+    min_window_h: float = Field(
+        0.5, gt=0, description="rates are measured over windows at least this long"
+    )
     acceleration_full: float = Field(4, gt=1, description="rate ratio for full points")
     reach_min: int = Field(1000, ge=1, description="followers below which reach adds nothing")
     reach_full: int = Field(1_000_000, ge=2, description="followers for full reach points")
@@ -237,6 +248,9 @@ class RiskConfig(BaseModel):
     )
     incident_window_h: float = Field(
         72, gt=0, description="mentions this close in time can join one incident"
+    )
+    phrase_window_h: float = Field(
+        24, gt=0, description="posts linked only by a shared key phrase must be this close"
     )
     near_duplicate_jaccard: float = Field(
         0.5, gt=0, le=1, description="shingle similarity above which two texts are one story"
