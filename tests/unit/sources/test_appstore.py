@@ -162,6 +162,14 @@ def test_fetch_xml_variant_and_errors(client: HttpClient) -> None:
     respx.get(xml_url).mock(return_value=httpx.Response(503))
     with pytest.raises(TransientSourceError):
         appstore.fetch(client, cfg, PollState())
+    limited = respx.get(xml_url).mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "1"}),
+            httpx.Response(200, content=body("xml")),
+        ]
+    )
+    assert len(appstore.fetch(client, cfg, PollState()).mentions) == 50
+    assert limited.call_count == 2
     respx.get(xml_url).mock(return_value=httpx.Response(403))
     with pytest.raises(SourceAuthError):
         appstore.fetch(client, cfg, PollState())

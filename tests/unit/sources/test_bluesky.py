@@ -231,3 +231,15 @@ def test_jetstream_mode_poll_is_a_no_op(client: HttpClient) -> None:
     cfg = SourceConfig(name="fh", kind="bluesky", params={"mode": "jetstream"})
     result = bluesky.fetch(client, cfg, PollState(cursor="1732206349001905"))
     assert result.mentions == [] and result.cursor == "1732206349001905"
+
+
+@respx.mock
+def test_refresh_retries_429_with_retry_after(client: HttpClient) -> None:
+    ok = httpx.Response(200, json={"posts": [_post_view(likes=12)]})
+    route = respx.get(f"{bluesky.PUBLIC_APPVIEW}/xrpc/app.bsky.feed.getPosts").mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "2"}), ok]
+    )
+    cfg = SourceConfig(name="bs", kind="bluesky", params={"followers": False})
+    out = bluesky.refresh(client, cfg, [RefreshItem(1, "bluesky", FERRARI, None)])
+    assert route.call_count == 2
+    assert [(m.external_id, m.engagement.likes) for m in out] == [(FERRARI, 12)]
