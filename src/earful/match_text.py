@@ -142,8 +142,11 @@ def collect_tokens(
         name = normalize_text(doc.author)
         texts["author"] = name
         tokens += ["\x00a:" + t for t in text_tokens(name)]
-    if site and doc.url:
-        tokens += host_keys(doc.url)
+    if site:
+        if doc.url:
+            tokens += host_keys(doc.url)
+        for other in doc.other_urls:
+            tokens += host_keys(other)
     if lang and doc.language:
         tokens += lang_keys(doc.language)
     return tokens, title_tokens, texts

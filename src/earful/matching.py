@@ -60,10 +60,29 @@ class MatchDoc:
     author: str | None = None
     url: str | None = None
     language: str | None = None
+    # Other addresses the post stands for, also matched by ``site:`` — the publisher of a
+    # Google News item, the page a Hacker News story links to.
+    other_urls: tuple[str, ...] = ()
 
     @classmethod
     def from_mention(cls, m: RawMention) -> MatchDoc:
-        return cls(m.text, title=m.title, author=m.author, url=m.url, language=m.language)
+        others = tuple(
+            str(m.extra[k])
+            for k in _OTHER_URL_KEYS
+            if isinstance(m.extra.get(k), str) and m.extra[k]
+        )
+        return cls(
+            m.text,
+            title=m.title,
+            author=m.author,
+            url=m.url,
+            language=m.language,
+            other_urls=others,
+        )
+
+
+# RawMention.extra keys some connectors fill with a related address (see earful.sources).
+_OTHER_URL_KEYS = ("publisher_url", "link_url")
 
 
 # ---------------------------------------------------------------- public API

@@ -241,6 +241,28 @@ def test_match_doc_from_mention() -> None:
     assert compile_query("title:united site:example.com lang:en author:jane").matches(doc)
 
 
+def test_site_also_matches_the_publisher_or_linked_page() -> None:
+    news = RawMention(
+        source="rss",
+        external_id="g1",
+        url="https://news.google.com/rss/articles/CBMi",
+        text="United diverts flight",
+        extra={"publisher": "Reuters", "publisher_url": "https://www.reuters.com"},
+    )
+    story = RawMention(
+        source="hackernews",
+        external_id="1",
+        url="https://news.ycombinator.com/item?id=1",
+        text="Show HN",
+        extra={"link_url": "https://hub.united.com/news"},
+    )
+    reuters, united = compile_query("site:reuters.com"), compile_query("site:united.com")
+    assert reuters.matches(MatchDoc.from_mention(news))
+    assert not united.matches(MatchDoc.from_mention(news))
+    assert united.matches(MatchDoc.from_mention(story))
+    assert compile_query("site:ycombinator.com").matches(MatchDoc.from_mention(story))
+
+
 def test_hostile_and_huge_text_is_just_text() -> None:
     text = ("<script>alert(1)</script> " + "united lost " * 50_000) + " bag"
     query = compile_query("united NEAR/2 bag")
