@@ -54,6 +54,26 @@ def keys_of(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) ->
     return keys
 
 
+def suggested_row(model: type[BaseModel], key: str) -> str:
+    """A README table row for ``key`` (from the field's description), to paste and edit."""
+    for sub in [model, *all_models(model)]:
+        info = sub.model_fields.get(key)
+        if info is not None:
+            default = "required" if info.is_required() else f"`{info.get_default()!r}`"
+            kind = getattr(info.annotation, "__name__", str(info.annotation))
+            return f"| `{key}` | {kind} | {default} | {info.description or ''} |"
+    return f"| `{key}` | | | |"
+
+
+def all_models(model: type[BaseModel]) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
+    for info in model.model_fields.values():
+        for sub in nested_models(info.annotation):
+            if sub not in found and sub is not model:
+                found += [sub, *all_models(sub)]
+    return found
+
+
 def section_text(doc: str, file: str) -> str:
     match = re.search(rf"^## [^\n]*{re.escape(file)}[^\n]*\n(.*?)(?=^## |\Z)", doc, re.M | re.S)
     assert match, f"config/README.md has no '## {file}' heading"
@@ -73,7 +93,8 @@ def test_every_key_is_documented_under_its_file(file: str) -> None:
     text = section_text(doc, file)
     model = section_models()[file]
     missing = sorted(k for k in keys_of(model) if f"`{k}`" not in text)
-    assert not missing, f"config/README.md, section {file}: document {missing}"
+    rows = "\n".join(suggested_row(model, k) for k in missing)
+    assert not missing, f"config/README.md, section {file}: document {missing}, e.g.\n{rows}"
 
 
 def test_every_top_level_key_is_documented() -> None:
