@@ -12,6 +12,7 @@ a lease (``claim_source``) so two processes never poll the same source at once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import logging
@@ -88,6 +89,7 @@ class UpsertReport:
 # --------------------------------------------------------------------------- helpers
 
 
+@functools.lru_cache(maxsize=16384)
 def canonical_url(url: str | None) -> str | None:
     """The URL that identifies a story: lowercase scheme and host, no fragment, no tracking
     parameters (``utm_*``, ``fbclid``, ``gclid``...), no trailing slash, default ports dropped."""
@@ -109,13 +111,17 @@ def canonical_url(url: str | None) -> str | None:
         or (parts.scheme.lower() == "https" and port == 443)
     ):
         host = f"{host}:{port}"
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
-    ]
+    query = parts.query
+    if query:
+        query = urlencode(
+            [
+                (k, v)
+                for k, v in parse_qsl(query, keep_blank_values=True)
+                if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
+            ]
+        )
     path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme.lower(), host, path, urlencode(query), ""))
+    return urlunsplit((parts.scheme.lower(), host, path, query, ""))
 
 
 def clean_text(value: str | None, limit: int | None = None) -> str | None:
