@@ -168,6 +168,22 @@ class RiskBrandConfig(BaseModel):
     )
 
 
+class SpikeConfig(BaseModel):
+    """Brand-level negative spike detection (``risk.spikes``); see earful.spikes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weeks: int = Field(4, ge=1, description="weeks of history in the hour-of-week baseline")
+    prior_weight: float = Field(
+        2.0, ge=0, description="pseudo-weeks of the overall hourly mean mixed into each baseline"
+    )
+    min_rate: float = Field(0.2, gt=0, description="floor of the expected count per hour")
+    alpha: float = Field(0.001, gt=0, lt=1, description="Poisson tail probability threshold")
+    min_count: int = Field(5, ge=1, description="fewest negative posts in an hour to count")
+    persistence_hours: int = Field(1, ge=1, description="consecutive unusual hours needed")
+    cooldown_hours: float = Field(6, ge=0, description="quiet time after a spike is reported")
+
+
 class RiskConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -246,6 +262,7 @@ class RiskConfig(BaseModel):
     severity: dict[str, SeverityCategory] = Field(
         default_factory=dict, description="severity lexicon overrides, keyed by category"
     )
+    spikes: SpikeConfig = Field(default_factory=SpikeConfig)
     incident_window_h: float = Field(
         72, gt=0, description="mentions this close in time can join one incident"
     )
