@@ -30,6 +30,18 @@ TASK_ROUTES = {
 }
 
 
+def transport_options(visibility_timeout_s: int) -> dict[str, Any]:
+    """Redis transport: how long a taken, unacknowledged message waits before it is handed to
+    another worker, and how often workers sweep for such messages (a short visibility timeout
+    gets a matching sweep, else kombu looks only every ~100 s)."""
+    vt = max(1, visibility_timeout_s)
+    return {
+        "visibility_timeout": vt,
+        "unacked_restore_interval": max(1, min(10, vt // 2)),
+        "unacked_restore_throttle": 1 if vt < 600 else 10,
+    }
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Everything the app needs, from typed settings."""
     return {
@@ -47,11 +59,14 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": 240,
         "task_time_limit": 300,
-        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
+        "broker_transport_options": transport_options(settings.visibility_timeout_s),
         "broker_connection_retry_on_startup": True,
         # Keep reconnecting when Redis restarts (None: forever), and publish with retries.
         "broker_connection_max_retries": None,
         "task_publish_retry": True,
+        # A task running when the broker connection drops cannot be acknowledged any more and
+        # will be redelivered: stop it rather than finish it twice (Celery 6 default).
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_log_format": LOG_FORMAT,
         "worker_task_log_format": LOG_FORMAT,
         "worker_send_task_events": True,

@@ -89,7 +89,8 @@ def refresh_engagement() -> int:
 def evaluate_risk(mention_ids: list[int]) -> int:
     """Risk and escalation for freshly stored mentions, then deliver what it queued."""
     decisions = distributed.evaluate_risk(runtime(), mention_ids)
-    deliver_notifications.delay()
+    if decisions:
+        deliver_notifications.delay()
     return decisions
 
 

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -219,6 +219,22 @@ def claim_due(
     return False
 
 
+def hold_claim(session: Session, name: str, *, token: str, now: datetime, lease: timedelta) -> bool:
+    """Extend the claim ``token`` on ``name`` if it is still held by that token.
+
+    False when the poll it was made for already ran (the lease was released) or a newer tick
+    took the source: a duplicate or late message then does nothing. A message redelivered
+    after its worker died still holds the token, and resumes.
+    """
+    table = SourceState.__table__  # type: ignore[attr-defined]
+    result = session.exec(  # type: ignore[call-overload]
+        update(table)
+        .where(table.c.name == name, table.c.lock_owner == token)
+        .values(lock_until=ensure_utc(now) + lease)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
 def tick(
     rt: Runtime, enqueue: Callable[[Claim], None], *, lease: timedelta = DISPATCH_LEASE
 ) -> list[Claim]:
@@ -253,6 +269,13 @@ def poll_claimed(rt: Runtime, name: str, token: str) -> dict[str, Any]:
         run_in_transaction(rt.engine, lambda s: repository.release_source(s, name, owner=token))
         logger.info("source %s is no longer in the config (or disabled); claim released", name)
         return {"source": name, "status": "removed"}
+    now = ensure_utc(rt.clock.now())
+    held = run_in_transaction(
+        rt.engine, lambda s: hold_claim(s, name, token=token, now=now, lease=runner.LEASE)
+    )
+    if not held:
+        logger.info("source %s: claim %s already used or taken over; skipped", name, token)
+        return {"source": name, "status": "stale"}
     report = runner.poll_source(rt.engine, rt.http, source, ctx, owner=token)
     return {
         "source": name,
