@@ -211,8 +211,10 @@ class SentimentAnalyzer:
         self.names = tuple(names)
         stock_lexicon, stock_emojis, self._stock = _Lexicons.get()
         lexicon, phrases, emoji = build_lexicon(stock_lexicon, self.config)
-        # emoji scored by the lexicon must reach it as themselves, not as their descriptions
-        emojis = {k: v for k, v in stock_emojis.items() if k not in lexicon}
+        # emoji scored by the lexicon (set apart by preparation) must reach it as themselves,
+        # not as their descriptions
+        padded = set(emoji)
+        emojis = {k: v for k, v in stock_emojis.items() if k not in padded}
         self._vader = FastVader(lexicon, emojis)
         self._prep = TextPrep(self.config, phrases, emoji)
         self._sarcastic: FastVader | None = None
