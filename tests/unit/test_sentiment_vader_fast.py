@@ -114,3 +114,36 @@ def test_score_raw_equals_vader_on_all_icwsm_tweets() -> None:
         text = line.split("\t")[2]
         assert analyzer.score_raw(text) == STOCK.polarity_scores(text), text
         assert analyzer.score(text).raw_compound == STOCK.polarity_scores(text)["compound"]
+
+
+def test_adjusted_path_shares_tokens_faithfully() -> None:
+    """With every adjustment off Earful is stock VADER; raw_compound always is."""
+    from earful.config_sections.sentiment import SentimentConfig
+    from earful.sentiment import SentimentAnalyzer
+
+    plain = SentimentAnalyzer(
+        SentimentConfig(
+            domain_lexicon=False,
+            strip_urls=False,
+            strip_handles=False,
+            mask_names=False,
+            normalize_emoji=False,
+            decode_escapes=False,
+            like_as_verb_only=False,
+            sarcasm_tags=[],
+            rating_weight=0.0,
+            negative_weight=1.0,
+            positive_band=0.0,
+        )
+    )
+    tuned = get_analyzer(names=("United",))
+    for text in random_corpus(3_000, seed=7):
+        expected = STOCK.polarity_scores(text)
+        score = plain.score(text)
+        assert [score.neg, score.neu, score.pos, score.compound] == [
+            expected["neg"],
+            expected["neu"],
+            expected["pos"],
+            expected["compound"],
+        ], repr(text)
+        assert tuned.score(text).raw_compound == expected["compound"], repr(text)
