@@ -308,6 +308,31 @@ def refresh_engagement(engine: Engine, http: HttpClient, config: AppConfig, cloc
         return 0
 
 
+def build_run_context(config: AppConfig, clock: Clock) -> PipelineContext:
+    """``build_context`` plus the after-commit hooks of a full run: risk scoring and escalation
+    (``earful.risk_eval``) when that feature is installed. Hooks registered with
+    ``pipeline.register_after_batch`` are included too."""
+    ctx = build_context(config, clock)
+    try:
+        risk_eval = importlib.import_module("earful.risk_eval")
+    except ImportError:
+        return ctx
+    make_hook = getattr(risk_eval, "make_after_batch_hook", None)
+    if make_hook is not None:
+        ctx.after_batch.append(make_hook(config, clock, deliver=_deliverer()))
+    return ctx
+
+
+def _deliverer() -> Callable[[Engine], object] | None:
+    """The notification outbox flush, once a notifier module provides one."""
+    try:
+        notify = importlib.import_module("earful.notify")
+    except ImportError:
+        return None
+    deliver = getattr(notify, "deliver_pending", None)
+    return deliver if callable(deliver) else None
+
+
 def run_once(
     engine: Engine,
     config: AppConfig,
@@ -324,7 +349,7 @@ def run_once(
     One failing source never stops the others. When ``stop`` is set mid-pass, polls not yet
     started are dropped and the ones in flight finish (their rows are committed whole).
     """
-    ctx = ctx or build_context(config, clock)
+    ctx = ctx or build_run_context(config, clock)
     own_http = http is None
     client = http or make_client(settings)
     report = RunReport()
@@ -400,7 +425,8 @@ def run_forever(
                 logger.error("config reload failed, keeping the previous config: %s", exc)
                 fresh = config
             if ctx is None or config is None or fresh.model_dump() != config.model_dump():
-                ctx = _carry_hooks(build_context(fresh, clock), ctx)
+                # hooks capture the config, so they are rebuilt with it
+                ctx = build_run_context(fresh, clock)
             config = fresh
             result = run_once(
                 engine, config, settings, clock, http=client, progress=progress, ctx=ctx, stop=stop
@@ -416,10 +442,3 @@ def run_forever(
     finally:
         if own_http:
             client.close()
-
-
-def _carry_hooks(new: PipelineContext, old: PipelineContext | None) -> PipelineContext:
-    """A rebuilt context keeps the hooks registered on the previous one."""
-    if old is not None:
-        new.after_batch.extend(h for h in old.after_batch if h not in new.after_batch)
-    return new
