@@ -176,7 +176,11 @@ def test_claimed_source_is_skipped(sqlite_engine: Engine) -> None:
     handler, bodies = etag_feed()
     with client(handler) as http:
         report = poll_source(sqlite_engine, http, cfg.sources[0], ctx)
-    assert report.skipped and bodies == []
+        assert report.skipped and bodies == []
+        # the claim holder itself (a worker passing its claim token) may poll
+        mine = poll_source(sqlite_engine, http, cfg.sources[0], ctx, owner="other")
+    assert mine.ok and not mine.skipped and bodies == [1]
+    assert state_of(sqlite_engine, "news").lock_owner is None
 
 
 def test_run_once_isolates_failures_and_runs_hooks(sqlite_engine: Engine) -> None:
