@@ -8,6 +8,7 @@
    table is keyed by bare code points, so "I ❤️ this" scored 0 while "I ❤ this" scored +0.64.
 2. ``strip_urls``: links are removed (their words are not the author's sentiment).
 3. ``strip_handles``: ``@handles`` are removed (``@united`` would read as "united" +1.8).
+   ``split_hashtags``: ``#WorstAirlineEver`` becomes "Worst Airline Ever".
 4. ``mask_names``: brand/competitor names and aliases are removed wherever they stand as whole
    words (also as ``#name``), case-insensitively — so "United Breaks Guitars" is not positive
    because of "united", and a score never depends on which brand is named.
@@ -52,6 +53,11 @@ _LIKE_VERB_WORDS = """i we you they u ya ppl people who do does did don't dont d
 doesnt will won't wont can cant can't might may should must to really also totally actually
 definitely always never still not kinda truly genuinely honestly seriously especially absolutely"""
 _LIKE_VERB_CONTEXT = frozenset(_LIKE_VERB_WORDS.split())
+# #WorstAirlineEver -> "Worst Airline Ever": camel-case hashtags hold words VADER knows
+_CAMEL_TAG = re.compile(
+    r"(?<![\w#])#((?:[A-Z][a-z]+|[A-Z]+(?=[A-Z][a-z])|[a-z]+)(?:[A-Z][a-z]+|[A-Z]+\b|\d+)+)"
+)
+_CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 # JSON text escaped twice arrives with literal "\u2019" or "\u002c" in it
 _LITERAL_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _MASK_CHARS = (
@@ -179,6 +185,8 @@ class TextPrep:
             text = _URL.sub(" ", text)
         if cfg.strip_handles and "@" in text:
             text = _HANDLE.sub(" ", text)
+        if cfg.split_hashtags and "#" in text:
+            text = _CAMEL_TAG.sub(_split_camel, text)
         if cfg.mask_names and names:
             rx = _names_regex(tuple(names))
             if rx is not None:
@@ -212,3 +220,7 @@ def _like_as_verb_only(m: re.Match[str]) -> str:
     # a word VADER does not know, in the author's case (caps still count as caps)
     neutral = "AKIN" if like.isupper() else "Akin" if like[0].isupper() else "akin"
     return m.group()[: m.start(2) - m.start()] + neutral
+
+
+def _split_camel(m: re.Match[str]) -> str:
+    return " ".join(_CAMEL_PART.findall(m.group(1)))

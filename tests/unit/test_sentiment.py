@@ -146,6 +146,15 @@ def test_handles_and_urls_are_removed(analyzer: SentimentAnalyzer) -> None:
     assert analyzer.prepare("mail me at bob@example.com").split()[-1] == "bob@example.com"
 
 
+def test_camel_case_hashtags_are_split(analyzer: SentimentAnalyzer) -> None:
+    assert analyzer.prepare("#WorstAirlineEver") == "Worst Airline Ever"
+    assert analyzer.score("#WorstAirlineEver").label == "negative"
+    assert analyzer.prepare("#UnitedBreaksGuitars").split() == ["Breaks", "Guitars"]
+    assert analyzer.prepare("#fail #NOT mail#NotATag") == "#fail #NOT mail#NotATag"
+    off = SentimentAnalyzer(SentimentConfig(split_hashtags=False))
+    assert off.prepare("#WorstAirlineEver") == "#WorstAirlineEver"
+
+
 def test_case_punctuation_and_emoji_are_kept(analyzer: SentimentAnalyzer) -> None:
     assert analyzer.prepare("This is AWFUL!!! 😢 :(") == "This is AWFUL!!! 😢 :("
 

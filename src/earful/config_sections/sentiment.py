@@ -28,6 +28,13 @@ class SentimentConfig(BaseModel):
     strip_handles: bool = Field(
         True, description="remove @handles (@united, @user@mastodon.social) before scoring"
     )
+    split_hashtags: bool = Field(
+        True,
+        description=(
+            "split camel-case hashtags into words ('#WorstAirlineEver' -> 'Worst Airline Ever') "
+            "so VADER reads them; names in them are then masked like any other"
+        ),
+    )
     mask_names: bool = Field(
         True,
         description=(
