@@ -48,7 +48,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
-        if self.env == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
+        if self.env == "production" and self.secret_key.get_secret_value() in (DEV_SECRET, ""):
             raise ValueError("EARFUL_SECRET_KEY must be set to a real secret in production")
         return self
 
