@@ -28,6 +28,10 @@ from earful.models import SourceState
 
 logger = logging.getLogger(__name__)
 
+_STATE_COLUMNS = (
+    "name", "kind", "enabled", "last_polled_at", "last_ok_at", "last_error_at", "last_error",
+    "last_error_reason", "consecutive_failures", "disabled_reason", "last_nonempty_at",
+)  # fmt: skip
 STATUS_ORDER = ("failing", "disabled", "never_polled", "stale", "silent", "recovered", "ok")
 
 
@@ -102,10 +106,13 @@ def read_source_health(
 ) -> list[SourceHealth]:
     """Health of the configured sources that may carry ``brand`` (all stored sources when the
     config lists none), problems first."""
+    t = SourceState.__table__  # type: ignore[attr-defined]
+    # Only the columns read here: other features may add columns to source_state.
+    cols = [t.c[name] for name in _STATE_COLUMNS]
     states = {
-        s.name: s for s in (SourceState.model_validate(dict(r._mapping)) for r in
-                            conn.execute(select(SourceState.__table__)))  # type: ignore[attr-defined]
-    }  # fmt: skip
+        row.name: SourceState.model_validate(dict(row._mapping))
+        for row in conn.execute(select(*cols))
+    }
     relevant = [
         s for s in sources if s.brands is None or brand.lower() in {b.lower() for b in s.brands}
     ]
