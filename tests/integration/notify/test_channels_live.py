@@ -1,0 +1,210 @@
+"""Real servers: an aiosmtpd SMTP server receives the mail; a local HTTP server receives the
+webhook, verifies its signature and drops repeats by idempotency key."""
+
+from __future__ import annotations
+
+import email
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import Message as EmailMsg
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from earful.clock import SimulatedClock
+from earful.config import AppConfig
+from earful.escalation import Candidate, escalate
+from earful.escalation_models import Notification
+from earful.models import Mention
+from earful.notify.outbox import deliver_due, senders_from_config
+from earful.notify.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
+from earful.risk import Reason
+from earful.settings import Settings
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
+SECRET = "hook-secret"
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMsg] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    with socket.socket() as probe:  # a free port (aiosmtpd's readiness check needs a real one)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+class Receiver:
+    """What a well-behaved webhook consumer does: verify, then de-duplicate on the key."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.processed: dict[str, dict[str, Any]] = {}
+
+
+@pytest.fixture
+def hook_server() -> Iterator[tuple[Receiver, str]]:
+    receiver = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            ok = verify_signature(SECRET, body, self.headers.get(SIGNATURE_HEADER))
+            key = self.headers.get(IDEMPOTENCY_HEADER) or ""
+            receiver.requests.append({"ok": ok, "key": key})
+            if ok and key not in receiver.processed:
+                receiver.processed[key] = json.loads(body)
+            self.send_response(200 if ok else 401)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver, f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _seed(engine: Engine, config: AppConfig) -> None:
+    with Session(engine) as s, s.begin():
+        m = Mention(
+            source="youtube",
+            external_id="v1",
+            text="United baggage handlers broke my guitar <3",
+            fetched_at=T0,
+            author="sonsofmaxwell",
+            author_followers=2000,
+            sentiment_compound=-0.6,
+            url="https://www.youtube.com/watch?v=5YGc4zOqozo",
+        )
+        s.add(m)
+        s.flush()
+        cand = Candidate(
+            brand="United",
+            incident_key="i",
+            risk=62,
+            mention_id=m.id,
+            source="youtube",
+            external_id="v1",
+            reasons=[
+                Reason("velocity", 40, "views ×8 in 2 h"),
+                Reason("severity", 22, "defect: 'broke'"),
+            ],
+        )
+        escalate(s, cand, now=T0, risk_config=config.risk, config=config.escalation)
+
+
+def test_email_and_signed_webhook_arrive(
+    sqlite_engine: Engine, smtp: tuple[Inbox, int], hook_server: tuple[Receiver, str]
+) -> None:
+    inbox, port = smtp
+    receiver, url = hook_server
+    config = AppConfig.model_validate(
+        {
+            "escalation": {
+                "channels": {
+                    "mail": {"kind": "email"},
+                    "hook": {"kind": "webhook", "url_env": "HOOK_URL", "secret_env": "HOOK_SECRET"},
+                },
+                "routes": [
+                    {"level": 1, "channel": "mail", "to": "lead@united.test"},
+                    {"level": 1, "channel": "hook", "to": "ops"},
+                ],
+            }
+        }
+    )
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=port, secret_key="k" * 32)  # type: ignore[arg-type]
+    _seed(sqlite_engine, config)
+    with httpx.Client(timeout=5) as client:
+        senders = senders_from_config(
+            config, settings, client, env={"HOOK_URL": url, "HOOK_SECRET": SECRET}
+        )
+        clock = SimulatedClock(T0)
+        calls = {"n": 0}
+
+        def crash_once(row: Notification) -> None:
+            if row.channel == "hook" and calls["n"] == 0:
+                calls["n"] += 1
+                raise RuntimeError("killed between send and commit")
+
+        with pytest.raises(RuntimeError):
+            deliver_due(
+                sqlite_engine,
+                {"hook": senders["hook"]},
+                clock=clock,
+                config=config,
+                settings=settings,
+                after_send=crash_once,
+            )
+        clock.advance(timedelta(minutes=10))
+        report = deliver_due(sqlite_engine, senders, clock=clock, config=config, settings=settings)
+    assert report.sent == 2 and report.resent_after_crash == 1
+    # The mail: text and HTML, the reasons, the escaped text, the acknowledge link.
+    assert len(inbox.messages) == 1
+    mail = inbox.messages[0]
+    assert mail["To"] == "lead@united.test" and "United" in mail["Subject"]
+    parts = {
+        p.get_content_type(): p.get_payload(decode=True).decode()
+        for p in mail.walk()
+        if not p.is_multipart()
+    }
+    assert "views ×8 in 2 h" in parts["text/plain"] and "/ack/" in parts["text/plain"]
+    assert "<mark>broke</mark>" in parts["text/html"] and "&lt;3" in parts["text/html"]
+    # The webhook: signed, sent twice because of the crash, processed once.
+    assert all(r["ok"] for r in receiver.requests) and len(receiver.requests) == 2
+    assert len(receiver.processed) == 1
+    payload = next(iter(receiver.processed.values()))
+    assert payload["brand"] == "United" and payload["matched_terms"] == ["United", "broke"]
+    with Session(sqlite_engine) as s:
+        assert {n.status for n in s.exec(select(Notification))} == {"sent"}
+
+
+def test_webhook_with_wrong_secret_is_refused(
+    sqlite_engine: Engine, hook_server: tuple[Receiver, str]
+) -> None:
+    receiver, url = hook_server
+    config = AppConfig.model_validate(
+        {
+            "escalation": {
+                "channels": {"hook": {"kind": "webhook", "url": url, "secret_env": "S"}},
+                "routes": [{"level": 1, "channel": "hook", "to": "ops"}],
+            }
+        }
+    )
+    _seed(sqlite_engine, config)
+    with httpx.Client(timeout=5) as client:
+        senders = senders_from_config(config, Settings(), client, env={"S": "wrong"})
+        report = deliver_due(
+            sqlite_engine, senders, clock=SimulatedClock(T0), config=config, settings=Settings()
+        )
+    assert report.dead == 1 and receiver.requests == [
+        {"ok": False, "key": receiver.requests[0]["key"]}
+    ]
