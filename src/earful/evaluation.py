@@ -11,6 +11,11 @@ Sets (under ``--data``, default ../shared/data/sentiment; see its MANIFEST.md):
   negative/neutral/positive. Metrics: accuracy, macro-F1, macro-averaged recall (the official
   metric), negative precision and recall.
 
+* ``earful_service``: Earful's own hand-written customer-service mentions
+  (``earful/data/service_cases.tsv``, shipped with the package): complaints, praise and neutral
+  questions with brand names and handles in them — the kind of text Earful is for. Written
+  alongside the service lexicon, so it shows intent, not generality.
+
 Predicted classes use ``label_for`` (compound >= 0.05 positive, <= -0.05 negative). Earful was
 tuned only on TweetEval ``val`` and hand-written cases; ``test`` and the ICWSM sets are reported,
 never optimised.
@@ -22,6 +27,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from earful.sentiment import SentimentAnalyzer, label_for
@@ -36,7 +42,8 @@ ICWSM_SETS = {
     "icwsm_nyt": "nytEditorialSnippets_GroundTruth.txt",
 }
 TWEETEVAL_SETS = {"tweeteval_test": "test", "tweeteval_val": "val"}
-ALL_SETS = (*ICWSM_SETS, *TWEETEVAL_SETS)
+SERVICE_SET = "earful_service"
+ALL_SETS = (*ICWSM_SETS, *TWEETEVAL_SETS, SERVICE_SET)
 HUMAN_CLASS_AT = 0.5
 
 
@@ -48,6 +55,7 @@ class Dataset:
     texts: list[str]
     ratings: list[float] | None = None
     labels: list[str] | None = None
+    names: tuple[str, ...] = ()  # brand names a deployment would have configured (masked)
 
     def gold_labels(self) -> list[str]:
         if self.labels is not None:
@@ -95,10 +103,30 @@ def load_tweeteval(directory: Path, split: str, name: str) -> Dataset:
     return Dataset(name, [t.rstrip() for t in texts], labels=[LABELS[int(c)] for c in codes])
 
 
+def load_service_cases() -> Dataset:
+    """Earful's hand-written service mentions (``label <TAB> text`` lines, ``#`` comments)."""
+    raw = resources.files("earful").joinpath("data", "service_cases.tsv").read_text("utf-8")
+    texts: list[str] = []
+    labels: list[str] = []
+    names: tuple[str, ...] = ()
+    for line in raw.splitlines():
+        if line.startswith("# names:"):
+            names = tuple(n.strip() for n in line.split(":", 1)[1].split(",") if n.strip())
+        if not line.strip() or line.startswith("#") or line.startswith("label\t"):
+            continue
+        label, text = line.split("\t", 1)
+        labels.append(label)
+        texts.append(text)
+    return Dataset(SERVICE_SET, texts, labels=labels, names=names)
+
+
 def load_datasets(data_dir: Path, names: Iterable[str] = ALL_SETS) -> list[Dataset]:
     """The named sets found under ``data_dir``; missing files are skipped with a warning."""
     out: list[Dataset] = []
     for name in names:
+        if name == SERVICE_SET:
+            out.append(load_service_cases())
+            continue
         if name in ICWSM_SETS:
             path = data_dir / "vader_icwsm2014" / ICWSM_SETS[name]
             if path.exists():
@@ -176,7 +204,7 @@ def evaluate(
         stock: list[float] = []
         earful: list[float] = []
         for i, text in enumerate(data.texts, 1):
-            score = analyzer.score(text)
+            score = analyzer.score(text, names=data.names)
             stock.append(score.raw_compound)
             earful.append(score.compound)
             if progress is not None and i % 500 == 0:

@@ -12,6 +12,7 @@ from earful.evaluation import (
     evaluate,
     human_class,
     load_datasets,
+    load_service_cases,
     pearson,
     results_as_json,
     set_metrics,
@@ -70,7 +71,8 @@ def test_class_metrics_by_hand() -> None:
 def test_loaders_read_bom_crlf_and_trailing_spaces(tmp_path: Path) -> None:
     write_small_sets(tmp_path)
     sets = {d.name: d for d in load_datasets(tmp_path)}
-    assert set(sets) == {"icwsm_tweets", "icwsm_amazon", "tweeteval_val"}
+    # the hand-written service set ships with the package: always there
+    assert set(sets) == {"icwsm_tweets", "icwsm_amazon", "tweeteval_val", "earful_service"}
     assert sets["icwsm_amazon"].texts[0] == "Works well, good value"
     assert sets["icwsm_tweets"].ratings == [2.5, -3.1, 0.1]
     assert sets["tweeteval_val"].texts[0] == "@user thanks for nothing"
@@ -84,7 +86,7 @@ def test_unknown_set_is_an_error(tmp_path: Path) -> None:
 
 def test_evaluate_side_by_side(tmp_path: Path) -> None:
     write_small_sets(tmp_path)
-    datasets = load_datasets(tmp_path)
+    datasets = load_datasets(tmp_path, ["icwsm_tweets", "icwsm_amazon", "tweeteval_val"])
     seen: list[tuple[str, int]] = []
     results = evaluate(datasets, SentimentAnalyzer(), progress=lambda n, k: seen.append((n, k)))
     by_name = {r.name: r for r in results}
@@ -97,6 +99,17 @@ def test_evaluate_side_by_side(tmp_path: Path) -> None:
     assert val.earful["neg_recall"] == 1.0
     out = results_as_json(results)
     assert out["sets"]["tweeteval_val"]["n"] == 3  # type: ignore[index]
+
+
+def test_service_cases_ship_with_names_and_labels() -> None:
+    data = load_service_cases()
+    assert len(data.texts) >= 40
+    assert {"United", "Delta"} <= set(data.names)
+    assert set(data.labels or []) == {"negative", "neutral", "positive"}
+    (result,) = evaluate([data], SentimentAnalyzer())
+    assert result.stock["neg_recall"] < 0.5  # stock VADER misses most of these complaints
+    assert result.earful["neg_recall"] >= 0.9
+    assert result.earful["macro_recall"] > result.stock["macro_recall"] + 0.2
 
 
 def test_set_metrics_on_ratings() -> None:
