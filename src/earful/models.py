@@ -37,6 +37,9 @@ class SourceState(SQLModel, table=True):
     last_error_reason: str | None = Field(default=None, max_length=40)
     consecutive_failures: int = 0
     disabled_reason: str | None = Field(default=None, sa_type=Text)
+    # Fingerprint of the source's config when it was disabled (HTTP 410): an edited config
+    # (new URL or parameters) enables it again without a manual step.
+    disabled_config: str | None = Field(default=None, max_length=64)
     last_item_count: int | None = None
     last_new_count: int | None = None
     last_nonempty_at: datetime | None = Field(default=None, sa_column=utc_column())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from sqlmodel import Session, select
 from sqlmodel import select as model_select
 
 from earful.clock import ensure_utc
+from earful.config import SourceConfig
 from earful.errors import SourceError, SourceGoneError
 from earful.mention import RawMention
 from earful.models import EngagementSnapshot, Mention, MentionBrand, SourceState, Story
@@ -470,6 +472,16 @@ def backoff_delay(interval: timedelta, failures: int, retry_after: float | None)
     return delay
 
 
+def source_fingerprint(source: SourceConfig) -> str:
+    """What decides where a source fetches from (kind, URL, parameters), as a short digest."""
+    data = json.dumps(
+        {"kind": source.kind, "url": source.url, "params": source.params},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
+
+
 def record_poll_failure(
     session: Session,
     *,
@@ -478,8 +490,10 @@ def record_poll_failure(
     now: datetime,
     interval: timedelta,
     error: Exception,
+    config_hash: str | None = None,
 ) -> SourceState:
-    """A failed poll: failures counted, next poll backed off; a 410 disables the source."""
+    """A failed poll: failures counted, next poll backed off; a 410 disables the source
+    (``config_hash``, its :func:`source_fingerprint`, lets an edited config enable it again)."""
     now = ensure_utc(now)
     state = get_or_create_source_state(session, name=name, kind=kind)
     state.last_polled_at = now
@@ -493,6 +507,7 @@ def record_poll_failure(
     if isinstance(error, SourceGoneError) and error.permanent:
         state.enabled = False
         state.disabled_reason = clean_text(str(error), 2000)
+        state.disabled_config = config_hash
     state.lock_until = None
     state.lock_owner = None
     session.add(state)
@@ -504,7 +519,13 @@ def enable_source(session: Session, *, name: str) -> bool:
     result = session.exec(
         update(_table(SourceState))
         .where(_table(SourceState).c.name == name)
-        .values(enabled=True, disabled_reason=None, next_poll_at=None, consecutive_failures=0)
+        .values(
+            enabled=True,
+            disabled_reason=None,
+            disabled_config=None,
+            next_poll_at=None,
+            consecutive_failures=0,
+        )
     )
     return bool(getattr(result, "rowcount", 0))
 

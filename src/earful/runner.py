@@ -233,6 +233,7 @@ def _record_failure(
             now=now,
             interval=source.interval,
             error=exc,
+            config_hash=repository.source_fingerprint(source),
         )
         return state.consecutive_failures, state.next_poll_at, not state.enabled
 
@@ -260,7 +261,9 @@ def run_after_batch(engine: Engine, batch: BatchReport, ctx: PipelineContext) ->
 def due_sources(session: Session, config: AppConfig, now: datetime) -> list[str]:
     """Names of enabled config sources due at ``now``: never polled (a source just added to
     the config is due at once) or ``next_poll_at`` reached. Sources disabled in the config or by
-    the runner (a 410), and states of sources removed from the config, are skipped."""
+    the runner (a 410), and states of sources removed from the config, are skipped — unless the
+    source's config changed since the runner disabled it: it is then enabled again (in the
+    caller's transaction) and due at once."""
     now = ensure_utc(now)
     states = repository.all_source_states(session)
     due: list[str] = []
@@ -272,6 +275,14 @@ def due_sources(session: Session, config: AppConfig, now: datetime) -> list[str]
             due.append(source.name)
             continue
         if not state.enabled:
+            fingerprint = repository.source_fingerprint(source)
+            if state.disabled_config is None or state.disabled_config == fingerprint:
+                continue
+            repository.enable_source(session, name=source.name)
+            logger.info(
+                "source %s: config changed since it was disabled; enabled again", source.name
+            )
+            due.append(source.name)
             continue
         if state.next_poll_at is None or ensure_utc(state.next_poll_at) <= now:
             due.append(source.name)
@@ -355,8 +366,7 @@ def run_once(
     report = RunReport()
     try:
         now = ensure_utc(clock.now())
-        with Session(engine) as session:
-            names = due_sources(session, config, now)
+        names: list[str] = _write(engine, lambda session: due_sources(session, config, now))
         sources = [s for s in (config.source(n) for n in names) if s is not None]
         if progress is not None:
             progress.start([s.name for s in sources])

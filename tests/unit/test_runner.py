@@ -266,3 +266,19 @@ def test_run_forever_reloads_config_and_stops(sqlite_engine: Engine) -> None:
             max_sleep_s=0.01,
         )
     assert polled == [["a"], ["b"]] and len(loads) == 2
+
+
+def test_gone_source_is_enabled_again_when_its_config_changes(sqlite_engine: Engine) -> None:
+    clock = SimulatedClock(NOW)
+    old = SourceConfig(name="news", kind="rss", url="https://n.example/old", interval="1m")
+    ctx = build_context(config(old), clock)
+    with client(lambda r: httpx.Response(410)) as http:
+        assert poll_source(sqlite_engine, http, old, ctx).disabled
+    clock.advance(timedelta(hours=1))
+    with Session(sqlite_engine) as s:
+        assert due_sources(s, config(old), clock.now()) == []
+    fixed = SourceConfig(name="news", kind="rss", url="https://n.example/new", interval="1m")
+    with Session(sqlite_engine) as s, s.begin():
+        assert due_sources(s, config(fixed), clock.now()) == ["news"]
+    st = state_of(sqlite_engine, "news")
+    assert st.enabled and st.disabled_reason is None and st.consecutive_failures == 0
