@@ -259,3 +259,24 @@ def test_celery_config_guarantees() -> None:
     assert TransientSourceError in EarfulTask.autoretry_for
     assert StorageError in EarfulTask.autoretry_for
     assert EarfulTask.retry_jitter and EarfulTask.retry_backoff
+
+
+def test_status_without_a_broker_says_so_and_shows_sources(
+    rt: distributed.Runtime, sqlite_url: str
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from earful.cli import app
+
+    distributed.tick(rt, lambda c: None)
+    env = {"EARFUL_BROKER_URL": "redis://127.0.0.1:1/0"}
+    args = ["--config", str(rt.settings.config), "--db", sqlite_url, "status"]
+    result = CliRunner().invoke(app, [*args, "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["broker"]["ok"] is False and "unreachable" in data["broker"]["error"]
+    assert [s["source"] for s in data["sources"]] == ["f0", "f1"]
+    human = CliRunner().invoke(app, args, env=env)
+    assert human.exit_code == 0 and "no broker at redis://127.0.0.1:1/0" in human.output
