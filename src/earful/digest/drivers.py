@@ -36,8 +36,8 @@ BUILTIN_DRIVERS: dict[str, tuple[str, list[str]]] = {
             "on hold", "still waiting", "waiting for", "waited", "wait time*", "hours to",
             "days to respond", "no response", "no reply", "never heard back", "never got back",
             "still no", "takes forever", "took forever", "slow response", "slow to respond",
-            "weeks later", "ignored", "ghosted", "no one answers", "nobody answers",
-            "48 hours", "24 hours", "waiting list", "queue",
+            "weeks later", "months later", "for weeks", "for months", "ignored", "ghosted",
+            "no one answers", "nobody answers", "48 hours", "24 hours", "waiting list", "queue",
         ],
     ),
     "transferred": (
@@ -58,13 +58,14 @@ BUILTIN_DRIVERS: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "apology_no_fix": (
-        "Apology without a fix",
+        "Apology or refusal without a fix",
         [
             "sorry for the inconvenience", "apologi*", "we apologize", "they apologized",
             "said sorry", "sorry but", "sorry is not", "sorry doesn't", "sorry does not",
             "nothing they can do", "nothing they could do", "nothing we can do",
             "can't do anything", "cannot do anything", "couldn't do anything", "no solution",
             "not resolved", "unresolved", "still not fixed", "still broken", "no fix",
+            "refused to", "refusal*", "stonewall*", "denied my claim", "rejected my claim",
         ],
     ),
     "rude_staff": (

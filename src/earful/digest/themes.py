@@ -256,10 +256,11 @@ def _describe(
     ordered = sorted(docs, key=lambda r: (not in_period(r), -r.published_at.timestamp(), r.id))
     for r in ordered:
         who = (r.author or f"#{r.id}").strip().lower()
-        if who in seen_authors:
-            continue
+        quote = make_excerpt(r.text, 200)
+        if who in seen_authors or quote in examples:
+            continue  # two voices, not one voice twice (or a copy-paste campaign)
         seen_authors.add(who)
-        examples.append(make_excerpt(r.text, 200))
+        examples.append(quote)
         links.append(r.url)
         if len(examples) == 2:
             break
