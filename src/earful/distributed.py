@@ -320,6 +320,20 @@ def batch_payload(raws: Iterable[RawMention]) -> list[dict[str, Any]]:
     return [raw.to_dict() for raw in raws]
 
 
+def batch_sender(
+    send: Callable[[list[dict[str, Any]], str | None], None], source_name: str | None
+) -> Callable[[list[RawMention]], None]:
+    """A ``sink`` for :func:`earful.sources.jetstream.run_jetstream` that hands each batch to
+    the ``earful.process_batch`` task (``send`` is e.g. ``process_batch.delay``), so the
+    consumer only reads the stream and the workers do the matching, scoring and storing."""
+
+    def sink(batch: list[RawMention]) -> None:
+        if batch:
+            send(batch_payload(batch), source_name)
+
+    return sink
+
+
 def process_pushed(
     rt: Runtime, mentions: Sequence[dict[str, Any]], source_name: str | None = None
 ) -> dict[str, Any]:

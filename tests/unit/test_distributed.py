@@ -280,3 +280,30 @@ def test_status_without_a_broker_says_so_and_shows_sources(
     assert [s["source"] for s in data["sources"]] == ["f0", "f1"]
     human = CliRunner().invoke(app, args, env=env)
     assert human.exit_code == 0 and "no broker at redis://127.0.0.1:1/0" in human.output
+
+
+def test_batch_sender_hands_json_batches_to_the_task(rt: distributed.Runtime) -> None:
+    sent: list[tuple[list[dict[str, object]], str | None]] = []
+    sink = distributed.batch_sender(lambda batch, name: sent.append((batch, name)), "jetstream")
+    raw = RawMention(source="bluesky", external_id="a", url=None, text=f"{BRANDS[2]} rocks")
+    sink([])
+    sink([raw])
+    assert sent == [([raw.to_dict()], "jetstream")]
+    assert distributed.process_pushed(rt, *sent[0])["new"] == 1
+
+
+def test_tasks_run_the_core_with_the_task_id_in_the_logs(
+    rt: distributed.Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from workers import tasks
+
+    monkeypatch.setattr(tasks, "_runtime", rt)
+    caplog.set_level(logging.INFO)
+    for handler in [caplog.handler]:
+        handler.addFilter(distributed.TaskContextFilter())
+    claims = distributed.tick(rt, lambda c: None)
+    result = tasks.poll_source.apply(args=(claims[0].source, claims[0].token), task_id="t-42")
+    assert result.get()["status"] == "ok"
+    polled = [r for r in caplog.records if "fetched" in r.getMessage()]
+    assert polled and polled[0].task_id == "t-42"  # type: ignore[attr-defined]
+    assert polled[0].source == claims[0].source  # type: ignore[attr-defined]
