@@ -72,3 +72,58 @@ def test_bad_scenario_names_the_line(tmp_path: Path) -> None:
     path.write_text(json.dumps(good) + "\n" + json.dumps({"type": "mention"}) + "\n")
     with pytest.raises(ScenarioError, match=r"bad\.jsonl:2"):
         load_scenario(path)
+
+
+def test_cli_replay_then_act_on_the_escalation(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from earful.cli import app
+
+    pub = "2025-05-02T15:00:00Z"
+    events = [
+        {
+            "at": pub,
+            "type": "mention",
+            "source": "youtube",
+            "id": "v",
+            "brand": "Acme",
+            "url": "https://youtube.example/v",
+            "author": "angry",
+            "author_followers": 90_000,
+            "title": "Acme charger caught fire",
+            "text": "My Acme charger caught fire and burned my desk. Dangerous.",
+            "published_at": pub,
+        },
+    ]
+    views = 0
+    for h in range(1, 7):
+        views = views * 3 + 500
+        events.append(
+            {
+                "at": f"2025-05-02T{15 + h}:00:00Z",
+                "type": "engagement",
+                "source": "youtube",
+                "id": "v",
+                "views": views,
+                "likes": views // 30,
+                "shares": views // 100,
+            }
+        )
+    path = tmp_path / "fire.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    db = f"sqlite:///{tmp_path / 'fire.db'}"
+    runner = CliRunner()
+    empty = tmp_path / "no-config"
+    out = runner.invoke(app, ["--config", str(empty), "replay", str(path), "--db", db, "--trace"])
+    assert out.exit_code == 0, out.output
+    lines = [json.loads(line) for line in out.output.splitlines() if line.startswith("{")]
+    escalations = [line for line in lines if "level" in line]
+    assert escalations and escalations[0]["id"] == "v" and escalations[0]["brand"] == "Acme"
+    assert any(line.get("type") == "risk" for line in lines)
+    listed = runner.invoke(app, ["--db", db, "escalations", "list", "--json"])
+    rows = [json.loads(line) for line in listed.output.splitlines()]
+    assert rows[0]["status"] == "open"
+    acted = runner.invoke(
+        app, ["--db", db, "escalations", "dismiss", str(rows[0]["id"]), "--as", "t"]
+    )
+    assert acted.exit_code == 0 and "dismissed" in acted.output

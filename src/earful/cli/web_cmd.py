@@ -1,9 +1,37 @@
-"""CLI: web (not yet built)."""
+"""CLI: ``earful web [--host] [--port]`` — open escalations and acknowledge links."""
 
 from __future__ import annotations
 
 import typer
 
+from earful.cli.common import state
+
 
 def register(app: typer.Typer) -> None:
     """Adds this module's commands to app."""
+
+    @app.command("web")
+    def web(
+        ctx: typer.Context,
+        host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on"),
+        port: int = typer.Option(8000, "--port", help="TCP port"),
+    ) -> None:
+        """Serve the open escalations and the one-click acknowledge links (FastAPI + uvicorn)."""
+        import uvicorn
+
+        from earful.config import AppConfig
+        from earful.db import upgrade
+        from earful.errors import ConfigError
+        from earful.web import create_app
+
+        st = state(ctx)
+        try:
+            config = st.config()
+        except ConfigError as exc:
+            typer.echo(f"earful: config not loaded ({exc}); serving with defaults", err=True)
+            config = AppConfig()
+        engine = st.engine()
+        upgrade(engine)
+        uvicorn.run(
+            create_app(st.settings(), engine, config), host=host, port=port, log_level="info"
+        )
