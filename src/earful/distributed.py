@@ -254,11 +254,24 @@ def tick(
         return won
 
     claims: list[Claim] = run_in_transaction(rt.engine, claim_all)
-    for claim in claims:  # enqueue after commit: the worker must see the claim
-        enqueue(claim)
-    if claims:
-        logger.info("tick: %s source(s) due and dispatched", len(claims))
-    return claims
+    sent: list[Claim] = []
+    try:
+        for claim in claims:  # enqueue after commit: the worker must see the claim
+            enqueue(claim)
+            sent.append(claim)
+    finally:
+        unsent = claims[len(sent) :]
+        if unsent:  # the broker refused: free them for the next tick instead of a lease wait
+            logger.error("tick: could not enqueue %s poll(s); claims released", len(unsent))
+            run_in_transaction(rt.engine, lambda s: _release_all(s, unsent))
+    if sent:
+        logger.info("tick: %s source(s) due and dispatched", len(sent))
+    return sent
+
+
+def _release_all(session: Session, claims: Sequence[Claim]) -> None:
+    for claim in claims:
+        repository.release_source(session, claim.source, owner=claim.token)
 
 
 def poll_claimed(rt: Runtime, name: str, token: str) -> dict[str, Any]:

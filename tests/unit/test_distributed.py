@@ -307,3 +307,13 @@ def test_tasks_run_the_core_with_the_task_id_in_the_logs(
     polled = [r for r in caplog.records if "fetched" in r.getMessage()]
     assert polled and polled[0].task_id == "t-42"  # type: ignore[attr-defined]
     assert polled[0].source == claims[0].source  # type: ignore[attr-defined]
+
+
+def test_a_tick_whose_broker_fails_frees_the_unsent_claims(rt: distributed.Runtime) -> None:
+    def enqueue(claim: distributed.Claim) -> None:
+        raise ConnectionError("broker down")
+
+    with pytest.raises(ConnectionError):
+        distributed.tick(rt, enqueue)
+    assert lock_owner(rt.engine, "f0") is None and lock_owner(rt.engine, "f1") is None
+    assert len(distributed.tick(rt, lambda c: None)) == 2
