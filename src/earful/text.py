@@ -40,6 +40,13 @@ _BREAKS = frozenset(
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "svg"})
 _WS = re.compile(r"[ \t\r\f\v\u00a0]+")
 _NL = re.compile(r"\s*\n\s*")
+# One token of simple markup: a start, end or self-closing tag with quoted attributes (end
+# tags without), or a run of text.
+_SIMPLE_TOKEN = re.compile(
+    r"""</([A-Za-z][A-Za-z0-9]*)\s*>"""
+    r"""|<([A-Za-z][A-Za-z0-9]*)(?:\s+[A-Za-z][-A-Za-z0-9_:]*\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*\s*/?>"""
+    r"""|[^<]+"""
+)
 
 
 class _TextExtractor(HTMLParser):
@@ -79,6 +86,9 @@ def html_to_text(markup: str | None) -> str:
         return ""
     if "<" not in markup and "&" not in markup:
         return tidy_whitespace(markup)
+    simple = _simple_markup_text(markup)
+    if simple is not None:
+        return tidy_whitespace(simple)
     parser = _TextExtractor()
     try:
         parser.feed(markup)
@@ -86,6 +96,33 @@ def html_to_text(markup: str | None) -> str:
     except (AssertionError, ValueError):  # pathological markup: fall back to a crude strip
         return tidy_whitespace(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
     return tidy_whitespace("".join(parser.parts))
+
+
+def _simple_markup_text(markup: str) -> str | None:
+    """The text ``_TextExtractor`` would collect, for markup made only of plain tags with
+    quoted attributes and text (the usual feed body); None for anything else (comments,
+    declarations, a stray ``<``, elements whose content is skipped), which takes the
+    full parser. Same rules: every tag in ``_BREAKS`` (start, end or self-closing) is a
+    line break, other tags vanish, text between tags is unescaped as HTMLParser does."""
+    parts: list[str] = []
+    pos = 0
+    for match in _SIMPLE_TOKEN.finditer(markup):
+        if match.start() != pos:
+            return None
+        pos = match.end()
+        name = match.group(1) or match.group(2)
+        if name is None:
+            text = match.group(0)
+            parts.append(html.unescape(text) if "&" in text else text)
+            continue
+        tag = name.lower()
+        if tag in _SKIP:
+            return None
+        if tag in _BREAKS:
+            parts.append("\n")
+    if pos != len(markup):
+        return None
+    return "".join(parts)
 
 
 def tidy_whitespace(value: str) -> str:

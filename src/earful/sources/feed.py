@@ -37,6 +37,7 @@ from earful.mention import RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState
 from earful.sources.feed_dates import resolve_date
 from earful.sources.feed_encoding import transcode_to_utf8
+from earful.sources.feed_fast import read_feed
 from earful.sources.feed_fields import (
     MAX_TEXT_CHARS,
     absolute_url,
@@ -62,19 +63,22 @@ _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:\-]+)", re.IGNORECASE)
 _SKIP_RELS = frozenset({"self", "enclosure", "replies", "edit", "license", "via", "hub"})
 
 
-def parse(body: bytes, *, url: str | None = None, charset: str | None = None) -> ParseResult:
+def parse(
+    body: bytes, *, url: str | None = None, charset: str | None = None, fast: bool = True
+) -> ParseResult:
     """Normalized mentions from a feed body.
 
     ``url`` is the address the body came from: relative links resolve against it (after any
     ``xml:base``). ``charset`` is the HTTP charset, a hint for bodies without a declaration.
-    Raises ParseError when the body is not a feed.
+    ``fast=False`` always uses feedparser (the fast reader gives the same result; tests
+    compare the two). Raises ParseError when the body is not a feed.
     """
     stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not stripped:
         raise ParseError("empty body: expected an RSS, Atom or JSON feed", reason="empty")
     if stripped[:1] in (b"{", b"["):
         return _parse_json(stripped, url)
-    return _parse_xml(body, url, charset)
+    return _parse_xml(body, url, charset, fast=fast)
 
 
 def _parse_json(body: bytes, url: str | None) -> ParseResult:
@@ -90,21 +94,51 @@ def _parse_json(body: bytes, url: str | None) -> ParseResult:
     return parse_json_feed(data, url=url)
 
 
-def _parse_xml(body: bytes, url: str | None, charset: str | None) -> ParseResult:
-    transcoded = transcode_to_utf8(body, charset=charset)
+@dataclass(slots=True)
+class _Document:
+    """The parts of a read feed that the rest of this module uses."""
+
+    version: str
+    feed: Any
+    entries: list[Any]
+    bozo: bool = False
+    bozo_exception: Any = None
+
+
+def _read_document(body: bytes, url: str | None, *, fast: bool = True) -> _Document:
+    """The fast reader for plain RSS 2.0 / Atom 1.0 (same result, ~50x cheaper), else
+    feedparser. ``body`` is UTF-8."""
+    if fast:
+        quick = read_feed(body, url=url)
+        if quick is not None:
+            return _Document(quick.version, quick.feed, quick.entries)
     headers = {"content-type": "application/xml; charset=utf-8"}
     if url:
         headers["content-location"] = url
     # A file-like object: feedparser treats a bare str/bytes that names a URL or a local
     # file as something to open — a hostile body must never make it read /etc/passwd.
     try:
-        parsed = feedparser.parse(io.BytesIO(transcoded.body), response_headers=headers)
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     except Exception as exc:  # feedparser reports through bozo; anything else is its bug
         raise ParseError(f"feed parser failed: {type(exc).__name__}: {exc}") from exc
-    entries: list[Any] = list(parsed.entries)
+    return _Document(
+        str(dict.get(parsed, "version") or ""),
+        parsed.feed,
+        list(parsed.entries),
+        bool(parsed.bozo),
+        dict.get(parsed, "bozo_exception"),
+    )
+
+
+def _parse_xml(
+    body: bytes, url: str | None, charset: str | None, *, fast: bool = True
+) -> ParseResult:
+    transcoded = transcode_to_utf8(body, charset=charset)
+    parsed = _read_document(transcoded.body, url, fast=fast)
+    entries = parsed.entries
     problems = list(transcoded.notes)
-    truncated = bool(parsed.bozo) and not _CLOSED_ROOT.search(transcoded.body[-2048:])
-    if not dict.get(parsed, "version") and not entries:
+    truncated = parsed.bozo and not _CLOSED_ROOT.search(transcoded.body[-2048:])
+    if not parsed.version and not entries:
         raise ParseError(_not_a_feed_reason(transcoded.body), reason="not_a_feed")
     if truncated:
         complete = len(_CLOSED_ITEM.findall(transcoded.body))
@@ -121,7 +155,7 @@ def _parse_xml(body: bytes, url: str | None, charset: str | None) -> ParseResult
         else:
             problems.append("feed body is truncated after its last complete item")
     elif parsed.bozo:
-        problem = dict.get(parsed, "bozo_exception")
+        problem = parsed.bozo_exception
         problems.append(f"feed is not well-formed XML ({problem}); read leniently")
     feed: Any = parsed.feed
     base = first_absolute(url, _self_link(feed), dict.get(feed, "link"))
@@ -131,9 +165,7 @@ def _parse_xml(body: bytes, url: str | None, charset: str | None) -> ParseResult
             dict.get(feed, "language") or _detail_language(dict.get(feed, "title_detail"))
         ),
         title=clean_title(dict.get(feed, "title")),
-        author=_author_name(feed)
-        if str(dict.get(parsed, "version", "")).startswith("atom")
-        else None,
+        author=_author_name(feed) if parsed.version.startswith("atom") else None,
         google_news=_is_google_news(feed),
     )
     result = ParseResult(mentions=[], problems=problems)
