@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from earful.bench import figures, services
+from earful.bench import distributed, figures, services
 from earful.bench.run import Bench
 
 BENCHES: list[Bench] = [
@@ -13,5 +13,10 @@ BENCHES: list[Bench] = [
     Bench("memory", ("peak_rss_100k_mb",), figures.peak_rss),
     Bench("ubg", ("ubg_lead_hours",), services.ubg),
     Bench("firehose", ("firehose_posts_per_s", "firehose_max_lag_s"), services.firehose),
+    Bench(
+        "celery",
+        ("celery_embedded_per_s", "celery_1_worker_per_s", "celery_2_workers_per_s"),
+        distributed.celery_throughput,
+    ),
     Bench("digest", ("digest_1m_sqlite_s", "digest_1m_postgres_s"), services.digest_scale),
 ]
