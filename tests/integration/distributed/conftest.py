@@ -142,6 +142,19 @@ class Workers:
         self.procs.append(proc)
         return proc
 
+    def start_beat(self, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = open(self.log_dir / "beat.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "workers.app", "beat", "--loglevel=INFO",
+                f"--schedule={self.log_dir / 'beat-schedule'}",
+            ],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        self.procs.append(proc)
+        return proc
+
     def kill(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)

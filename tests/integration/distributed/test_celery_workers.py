@@ -207,3 +207,17 @@ def test_racing_ticks_and_workers_poll_each_source_once(
                 app.close()
     assert sum(results) <= 12
     assert sorted(server.requests.values()) == [1] * 12, dict(server.requests)
+
+
+def test_beat_drives_the_ticks(
+    tmp_path: Path, pg_url: str, pg_engine: Engine, broker_url: str, workers: Workers
+) -> None:
+    bodies = make_bodies(2, seed=13)
+    with FeedServer(bodies) as server:
+        config_dir = write_config(tmp_path / "config", server.base, list(bodies))
+        env = worker_env(config_dir, pg_url, broker_url)
+        workers.start(env, "ticked")
+        workers.start_beat(env)
+        wait_until(lambda: polled(pg_engine) == 2, 90, "polls sent by beat", workers.logs)
+    assert sorted(server.requests.values()) == [1, 1]
+    assert "Sending due task tick (earful.tick)" in workers.logs()
