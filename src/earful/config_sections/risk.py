@@ -194,7 +194,9 @@ class RiskConfig(BaseModel):
     brands: dict[str, RiskBrandConfig] = Field(
         default_factory=dict, description="per-brand overrides, keyed by brand name"
     )
-    weights: RiskWeights = Field(default_factory=RiskWeights)
+    weights: RiskWeights = Field(
+        default_factory=RiskWeights, description="the most points each factor can add"
+    )
     negativity_gate: float = Field(
         0.05, ge=0, le=1, description="negativity (-compound) below which the score is 0"
     )
@@ -262,7 +264,9 @@ class RiskConfig(BaseModel):
     severity: dict[str, SeverityCategory] = Field(
         default_factory=dict, description="severity lexicon overrides, keyed by category"
     )
-    spikes: SpikeConfig = Field(default_factory=SpikeConfig)
+    spikes: SpikeConfig = Field(
+        default_factory=SpikeConfig, description="brand-level negative spike detection"
+    )
     incident_window_h: float = Field(
         72, gt=0, description="mentions this close in time can join one incident"
     )

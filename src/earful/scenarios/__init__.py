@@ -1,0 +1,1 @@
+"""Replay scenarios (JSON Lines, package data); see README.md here."""
