@@ -98,6 +98,8 @@ def run(
     clock = SystemClock()
     fancy = console.is_terminal
     progress = RichProgress() if fancy else None
+    if fancy:
+        _log_through_rich()
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -147,6 +149,18 @@ def run(
     finally:
         if progress is not None:
             progress.stop()
+
+
+def _log_through_rich() -> None:
+    """On a terminal, log lines go through rich so they print above the progress bar."""
+    from rich.logging import RichHandler
+
+    root = logging.getLogger()
+    level = root.level
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(RichHandler(console=err_console, show_path=False, markup=False))
+    root.setLevel(level)
 
 
 def _reload(st: CliState) -> AppConfig:
