@@ -293,12 +293,19 @@ class SentimentAnalyzer:
 
 
 def join_title(title: str | None, text: str) -> str:
-    """Title and text as one text; the title reads as its own sentence."""
+    """Title and text as one text; the title reads as its own sentence.
+
+    A title that is just the start of the text (feeds often cut the text into a title) is read
+    once, not twice.
+    """
     if not title or not title.strip():
         return text
     title = title.strip()
     if not text.strip():
         return title
+    lead = title.rstrip(" .…")
+    if lead and text.lstrip().startswith(lead):
+        return text
     sep = "\n" if title[-1] in ".!?…" else ".\n"
     return f"{title}{sep}{text}"
 

@@ -38,6 +38,17 @@ from vaderSentiment.vaderSentiment import (
 
 _PUNCT = string.punctuation
 _NEGATE = frozenset(NEGATE)
+# words that change a following sentiment word: boosters, negations, and the words of the
+# package's special rules ("never so", "without doubt", "at least", "no ... or", "so"/"this")
+_CONTEXT_WORDS = (
+    frozenset(BOOSTER_DICT)
+    | _NEGATE
+    | frozenset(["no", "never", "so", "this", "without", "doubt", "least", "or", "nor"])
+)
+# every word of a multi-word special case or booster: an idiom can only match when one is near
+_IDIOM_WORDS = frozenset(
+    w for key in (*SPECIAL_CASES, *BOOSTER_DICT) if " " in key for w in key.split()
+)
 _B_INCR = B_INCR  # re-exported for readers comparing constants with the package
 _MARK = "\ue000"  # a private-use character marking where an emoji description starts
 
@@ -154,6 +165,14 @@ class FastVader:
         valence = lex[il]
         if il == "no" and i != n - 1 and lw[i + 1] in lex:
             valence = 0.0
+        if not any(w in _CONTEXT_WORDS or "n't" in w for w in lw[max(0, i - 3) : i]):
+            # Fast path: nothing before the word can boost, negate or dampen it, so the
+            # package's rules below reduce to the caps emphasis and the idiom check.
+            if is_cap_diff and words[i].isupper():
+                valence = valence + C_INCR if valence > 0 else valence - C_INCR
+            if i > 2 and lw[i - 3] not in lex:
+                valence = _special_idioms_check(valence, lw, i)
+            return valence
         if (
             (i > 0 and lw[i - 1] == "no")
             or (i > 1 and lw[i - 2] == "no")
@@ -283,6 +302,18 @@ def _negation_check(valence: float, lw: list[str], start_i: int, i: int) -> floa
 
 
 def _special_idioms_check(valence: float, lw: list[str], i: int) -> float:
+    # Every sequence below joins words of lw[i-3 .. i+2] with spaces (tokens hold no whitespace),
+    # so only multi-word keys can match, and only when one of those words is a word of a key.
+    words = _IDIOM_WORDS
+    if (
+        lw[i - 3] not in words
+        and lw[i - 2] not in words
+        and lw[i - 1] not in words
+        and lw[i] not in words
+        and (i + 1 >= len(lw) or lw[i + 1] not in words)
+        and (i + 2 >= len(lw) or lw[i + 2] not in words)
+    ):
+        return valence
     onezero = f"{lw[i - 1]} {lw[i]}"
     twoonezero = f"{lw[i - 2]} {lw[i - 1]} {lw[i]}"
     twoone = f"{lw[i - 2]} {lw[i - 1]}"

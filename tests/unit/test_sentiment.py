@@ -326,6 +326,10 @@ def test_title_is_read_with_the_text(analyzer: SentimentAnalyzer) -> None:
     assert join_title("Awful", "the seat was fine") == "Awful.\nthe seat was fine"
     assert join_title("Awful!", "x") == "Awful!\nx"
     assert join_title(None, "x") == "x"
+    # a title that is the text's own start (feeds cut one from the other) is read once
+    assert join_title("My flight was dela…", "My flight was delayed again") == (
+        "My flight was delayed again"
+    )
     assert join_title("Only a title", "") == "Only a title"
     assert analyzer.score("the seat", title="Worst flight ever").label == "negative"
 
