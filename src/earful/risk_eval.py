@@ -277,16 +277,78 @@ def run_sla_checks(engine: Engine, *, now: datetime, config: AppConfig) -> int:
     return run_in_transaction(engine, work)
 
 
+def default_deliverer(config: AppConfig, clock: Clock) -> Callable[[Engine], object]:
+    """Flush the outbox over the configured channels (settings from the environment, read on
+    first use). A channel that cannot be built (e.g. its URL variable unset) is logged once
+    and skipped; its rows stay pending, visible in ``earful escalations show``."""
+    cache: dict[str, Any] = {}
+
+    def deliver(engine: Engine) -> object:
+        import httpx
+
+        from earful.errors import ConfigError
+        from earful.notify.outbox import deliver_due, make_sender
+        from earful.settings import get_settings
+
+        if "senders" not in cache:
+            settings = get_settings()
+            client = httpx.Client(timeout=settings.http_timeout_s)
+            senders = {}
+            for name, channel in config.escalation.channels.items():
+                try:
+                    senders[name] = make_sender(name, channel, settings=settings, client=client)
+                except ConfigError as exc:
+                    logger.error("notification channel %s disabled: %s", name, exc)
+            cache.update(senders=senders, settings=settings, client=client)
+        return deliver_due(
+            engine, cache["senders"], clock=clock, config=config, settings=cache["settings"]
+        )
+
+    return deliver
+
+
+def updated_mention_ids(session: Session, *, since: datetime) -> list[int]:
+    """Mentions with a snapshot or an update since ``since`` (engagement re-polls)."""
+    snap = session.exec(
+        select(EngagementSnapshot.mention_id).where(col(EngagementSnapshot.at) >= since)
+    ).all()
+    upd = session.exec(select(Mention.id).where(col(Mention.updated_at) >= since)).all()
+    return sorted({int(i) for i in [*snap, *upd] if i is not None})
+
+
+def tick(
+    engine: Engine,
+    *,
+    clock: Clock,
+    config: AppConfig,
+    since: datetime,
+    deliver: Callable[[Engine], object] | None = None,
+) -> int:
+    """A periodic pass for runners: re-score mentions whose engagement changed since
+    ``since`` (the virality signal arrives through re-polls, not new batches), raise overdue
+    SLAs, flush the outbox. Returns how many mentions were scored."""
+    now = clock.now()
+    ids = run_in_transaction(engine, lambda s: updated_mention_ids(s, since=since))
+    if ids:
+        evaluate_and_escalate(engine, ids, now=now, config=config)
+    run_sla_checks(engine, now=now, config=config)
+    if deliver is not None:
+        deliver(engine)
+    return len(ids)
+
+
 def make_after_batch_hook(
     config: AppConfig,
     clock: Clock,
     *,
     deliver: Callable[[Engine], object] | None = None,
 ) -> Callable[[Engine, Any], None]:
-    """An ``after_batch`` hook for the pipeline: risk, escalation, SLA, then delivery.
+    """An ``after_batch`` hook for the pipeline: risk, escalation, SLA, then delivery (over
+    the configured channels unless ``deliver`` is given).
 
     Runs after the batch committed, so it only ever reads committed rows.
     """
+    flush = deliver or default_deliverer(config, clock)
 
     def hook(engine: Engine, report: Any) -> None:
         ids = list(getattr(report, "new_ids", [])) + list(getattr(report, "updated_ids", []))
@@ -294,7 +356,6 @@ def make_after_batch_hook(
         if ids:
             evaluate_and_escalate(engine, ids, now=now, config=config)
         run_sla_checks(engine, now=now, config=config)
-        if deliver is not None:
-            deliver(engine)
+        flush(engine)
 
     return hook
