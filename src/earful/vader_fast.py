@@ -21,6 +21,7 @@ on tweets. Lexicons are plain dicts so Earful can layer its domain entries on to
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import string
 from collections.abc import Mapping
@@ -35,6 +36,8 @@ from vaderSentiment.vaderSentiment import (
     SPECIAL_CASES,
     SentimentIntensityAnalyzer,
 )
+
+logger = logging.getLogger(__name__)
 
 _PUNCT = string.punctuation
 _NEGATE = frozenset(NEGATE)
