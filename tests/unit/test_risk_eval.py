@@ -81,7 +81,7 @@ def test_hook_then_tick_escalate_a_spreading_complaint(
             clock=clock,
             config=config,
             since=at - timedelta(minutes=1),
-            deliver=make_after_batch_hook.__globals__["default_deliverer"](config, clock),
+            deliver=default_deliverer(config, clock),
         )
     with Session(sqlite_engine) as s:
         esc = s.exec(select(Escalation)).one()
