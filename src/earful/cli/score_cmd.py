@@ -5,8 +5,10 @@
 line of stdin is a text. Names masked: the config's brands and aliases (when ``--config`` is
 there) plus every ``--brand``. ``--raw``: stock VADER 3.3.2, no adjustment.
 
-``earful eval-sentiment [--data DIR] [--set NAME]... [--json]``: stock VADER and Earful side by
-side on the human-labelled sets (see ``earful.evaluation``).
+``earful eval-sentiment [--data DIR] [--set NAME]... [--json] [--use-config]``: stock VADER and
+Earful side by side on the human-labelled sets (see ``earful.evaluation``); ``--use-config``
+scores with the config's ``sentiment:`` section (lexicon extensions, switches) instead of the
+defaults.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ _METRICS = ("pearson_r", "accuracy", "macro_f1", "macro_recall", "neg_precision"
 
 
 def eval_sentiment(
+    ctx: typer.Context,
     data: Path = typer.Option(
         None,
         "--data",
@@ -97,6 +100,11 @@ def eval_sentiment(
         None, "--set", help="only these sets (repeatable): icwsm_tweets, tweeteval_test, ..."
     ),
     as_json: bool = typer.Option(False, "--json", help="one JSON object instead of a table"),
+    use_config: bool = typer.Option(
+        False,
+        "--use-config",
+        help="score with the sentiment: section of --config (default: Earful's defaults)",
+    ),
 ) -> None:
     """Stock VADER vs Earful on human-labelled sentiment sets, side by side."""
     from earful.evaluation import ALL_SETS, evaluate, load_datasets, results_as_json
@@ -117,7 +125,8 @@ def eval_sentiment(
         typer.echo(f"earful eval-sentiment: no labelled sets found under {data_dir}", err=True)
         raise typer.Exit(2)
 
-    analyzer = get_analyzer(SentimentConfig())
+    sentiment = _config_names_and_sentiment(ctx)[1] if use_config else SentimentConfig()
+    analyzer = get_analyzer(sentiment)
     total = sum(len(d.texts) for d in datasets)
     with Progress(
         TextColumn("{task.description}"),

@@ -122,3 +122,21 @@ def test_eval_sentiment_table_and_env(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_eval_sentiment_missing_data_is_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["eval-sentiment", "--data", str(tmp_path / "none")])
     assert result.exit_code == 2
+
+
+def test_eval_sentiment_with_the_configured_section(tmp_path: Path) -> None:
+    write_sets(tmp_path / "data")
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "brands.yaml").write_text("brands: []\n", encoding="utf-8")
+    (config / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+    (config / "sentiment.yaml").write_text(
+        "sentiment:\n  lexicon:\n    leaves: -3.0\n", encoding="utf-8"
+    )
+    args = ["eval-sentiment", "--data", str(tmp_path / "data"), "--json", "--set", "tweeteval_val"]
+    default = CliRunner().invoke(app, ["--config", str(config), *args])
+    configured = CliRunner().invoke(app, ["--config", str(config), *args, "--use-config"])
+    assert default.exit_code == 0 and configured.exit_code == 0, configured.output
+    neutral_ok = json.loads(default.stdout)["sets"]["tweeteval_val"]["earful"]["accuracy"]
+    # "The bus leaves at 5" is now negative: the admin's entry was used
+    assert json.loads(configured.stdout)["sets"]["tweeteval_val"]["earful"]["accuracy"] < neutral_ok
