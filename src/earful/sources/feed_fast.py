@@ -131,6 +131,7 @@ _TYPE_ALIASES = {
 }
 # C1 controls, which feedparser maps to the cp1252 characters they usually stand for.
 _C1 = re.compile("[\x80-\x9f]")
+_BEYOND_LATIN1 = re.compile("[^\x00-\xff]")
 
 
 class _Refused(Exception):
@@ -200,8 +201,8 @@ def is_text_stable_html(markup: str) -> bool:
 
 def _undo_latin1(output: str) -> str:
     """feedparser's repair of UTF-8 that was read as Latin-1 (applied to every value)."""
-    if output.isascii():
-        return output
+    if output.isascii() or _BEYOND_LATIN1.search(output):
+        return output  # nothing to repair, or not encodable as Latin-1: unchanged
     try:
         return output.encode("iso-8859-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):

@@ -20,11 +20,16 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 # literal "<b>". Plain text is promised tag-free to every consumer, so such sequences are
 # defanged with a look-alike bracket: "<b>" -> "‹b>".
 _TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?])")
+# "http://" or "https://" (any case) and a host character: urlsplit finds an http(s) scheme
+# and a non-empty netloc in any such string.
+_HTTP_HOST_START = re.compile(r"https?://[A-Za-z0-9]", re.IGNORECASE)
 
 
 def is_absolute_http(value: str | None) -> bool:
     if not value:
         return False
+    if _HTTP_HOST_START.match(value) and "[" not in value and "]" not in value:
+        return True  # what urlsplit would say: scheme http(s), a non-empty host
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
@@ -54,6 +59,8 @@ def unwrap_redirect(link: str) -> str:
     Only Google's own redirector is unwrapped, and only to an absolute http(s) target;
     anything else is returned unchanged.
     """
+    if "google" not in link.lower() and "[" not in link and "]" not in link:
+        return link  # cheap: the redirector's host names google (brackets: urlsplit decides)
     parts = urlsplit(link)
     host = (parts.hostname or "").lower()
     if parts.path != "/url" or not (host == "google.com" or host.endswith(".google.com")):

@@ -8,8 +8,10 @@ compares every mention (``to_dict()`` and ``extra``) and every problem note.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
@@ -20,6 +22,7 @@ from earful.bench.workload import feed_bodies
 from earful.errors import ParseError
 from earful.sources import feed, feed_fast
 from earful.sources.feed_encoding import transcode_to_utf8
+from earful.sources.feed_fields import is_absolute_http, unwrap_redirect
 from earful.text import _TextExtractor, html_to_text, tidy_whitespace
 from tests.conftest import fixture_bytes, shared_path
 
@@ -419,3 +422,45 @@ def test_join_url_matches_feedparser() -> None:
         for _ in range(3_000):
             uri = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
             assert feed_fast.join_url(base, uri) == _urljoin(base, uri), (base, uri)
+
+
+def reference_is_absolute_http(value: str | None) -> bool:
+    if not value:
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def reference_unwrap_redirect(link: str) -> str:
+    parts = urlsplit(link)
+    host = (parts.hostname or "").lower()
+    if parts.path != "/url" or not (host == "google.com" or host.endswith(".google.com")):
+        return link
+    query = parse_qs(parts.query)
+    for key in ("url", "q"):
+        for target in query.get(key, []):
+            if reference_is_absolute_http(target):
+                return target
+    return link
+
+
+def outcome_of(function: Callable[[str], object], value: str) -> object:
+    try:
+        return function(value)
+    except ValueError as exc:
+        return ("ValueError", str(exc))
+
+
+def test_url_shortcuts_match_urlsplit() -> None:
+    rng = random.Random(5)
+    pieces = ["http", "HTTPS", "https", "://", ":/", "//", "a", "Z9", "\n", "\t", " ", "/",
+              "?", "#", "@", ".", "x.com", "[", "]", "é", "GOOGLE.com", "www.google.com",
+              "/url", "?url=", "&q=", "https://r.org/"]  # fmt: skip
+    for _ in range(20_000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        assert outcome_of(is_absolute_http, value) == outcome_of(
+            reference_is_absolute_http, value
+        ), value
+        assert outcome_of(unwrap_redirect, value) == outcome_of(reference_unwrap_redirect, value), (
+            value
+        )
