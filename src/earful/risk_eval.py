@@ -316,6 +316,69 @@ def updated_mention_ids(session: Session, *, since: datetime) -> list[int]:
     return sorted({int(i) for i in [*snap, *upd] if i is not None})
 
 
+def spike_candidates(session: Session, *, now: datetime, config: AppConfig) -> list[Candidate]:
+    """A level-1 candidate per tracked brand whose negative volume this hour is a spike
+    (``earful.spikes``); none before ``min_history_days`` of history."""
+    from earful.risk import Reason
+    from earful.spikes import Post, detect_spike, hour_start
+
+    cfg = config.risk.spikes
+    if not cfg.escalate:
+        return []
+    since = now - timedelta(weeks=cfg.weeks)
+    current = hour_start(now)
+    out: list[Candidate] = []
+    for brand in config.brands:
+        if not brand.track:
+            continue
+        rows = session.exec(
+            select(MentionBrand.published_at, Mention.source, Mention.text)
+            .join(Mention, col(Mention.id) == col(MentionBrand.mention_id))
+            .where(
+                MentionBrand.brand == brand.name,
+                col(MentionBrand.published_at) >= since,
+                col(MentionBrand.published_at) <= now,
+                Mention.sentiment_label == "negative",
+            )
+        ).all()
+        if not rows:
+            continue
+        first = min(ensure_utc(r[0]) for r in rows)
+        if (now - first).total_seconds() < cfg.min_history_days * 86400:
+            continue
+        posts = [
+            Post(ensure_utc(at), src, text if ensure_utc(at) >= current else "")
+            for at, src, text in rows
+        ]
+        spike = detect_spike(posts, now=now, config=cfg, names=brand_names(config, brand.name))
+        if spike is None:
+            continue
+        risk = min(config.risk.levels_for(brand.name).values())
+        detail = spike.detail() + f"; sources: {', '.join(spike.sources)}"
+        out.append(
+            Candidate(
+                brand=brand.name,
+                incident_key=f"spike:{brand.name}",
+                risk=risk,
+                reasons=[Reason("spike", risk, detail)],
+                rule="negative_spike",
+            )
+        )
+    return out
+
+
+def run_spike_checks(engine: Engine, *, now: datetime, config: AppConfig) -> list[Decision]:
+    def work(session: Session) -> list[Decision]:
+        return [
+            escalate(session, cand, now=now, risk_config=config.risk, config=config.escalation)
+            for cand in spike_candidates(session, now=now, config=config)
+        ]
+
+    if not config.escalation.enabled:
+        return []
+    return run_in_transaction(engine, work)
+
+
 def tick(
     engine: Engine,
     *,
@@ -325,12 +388,14 @@ def tick(
     deliver: Callable[[Engine], object] | None = None,
 ) -> int:
     """A periodic pass for runners: re-score mentions whose engagement changed since
-    ``since`` (the virality signal arrives through re-polls, not new batches), raise overdue
-    SLAs, flush the outbox. Returns how many mentions were scored."""
+    ``since`` (the virality signal arrives through re-polls, not new batches), escalate
+    brand-level negative spikes, raise overdue SLAs, flush the outbox. Returns how many
+    mentions were scored."""
     now = clock.now()
     ids = run_in_transaction(engine, lambda s: updated_mention_ids(s, since=since))
     if ids:
         evaluate_and_escalate(engine, ids, now=now, config=config)
+    run_spike_checks(engine, now=now, config=config)
     run_sla_checks(engine, now=now, config=config)
     if deliver is not None:
         deliver(engine)

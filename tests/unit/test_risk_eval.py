@@ -90,3 +90,39 @@ def test_hook_then_tick_escalate_a_spreading_complaint(
     line = json.loads((tmp_path / "esc.jsonl").read_text().splitlines()[0])
     assert line["brand"] == "Acme" and line["key"].startswith("earful-n")
     assert "caught fire" in " ".join(line["matched_terms"]) or "fire" in line["matched_terms"]
+
+
+def test_tick_escalates_a_negative_spike_once_history_exists(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    from earful.models import MentionBrand
+
+    config = _config(tmp_path)
+    now = datetime(2025, 5, 20, 3, 40, tzinfo=UTC)
+
+    def seed(session: Session) -> None:
+        times = [now - timedelta(days=d, hours=15) for d in range(1, 15)]  # one a day, at noon
+        times += [now - timedelta(minutes=m) for m in range(0, 40, 5)]  # 8 in this night hour
+        for i, at in enumerate(times):
+            m = Mention(
+                source="mastodon",
+                external_id=f"s{i}",
+                text=f"Acme battery exploded {i}",
+                fetched_at=at,
+                published_at=at,
+                sentiment_label="negative",
+                sentiment_compound=-0.7,
+            )
+            session.add(m)
+            session.flush()
+            session.add(MentionBrand(mention_id=m.id or 0, brand="Acme", published_at=at))
+
+    run_in_transaction(sqlite_engine, seed)
+    clock = SimulatedClock(now)
+    tick(sqlite_engine, clock=clock, config=config, since=now)
+    clock.advance(timedelta(minutes=10))
+    tick(sqlite_engine, clock=clock, config=config, since=now)
+    with Session(sqlite_engine) as s:
+        spikes = s.exec(select(Escalation).where(Escalation.rule == "negative_spike")).all()
+    assert len(spikes) == 1
+    assert "8 negative posts" in spikes[0].reasons and "battery" in spikes[0].reasons

@@ -182,6 +182,10 @@ class SpikeConfig(BaseModel):
     min_count: int = Field(5, ge=1, description="fewest negative posts in an hour to count")
     persistence_hours: int = Field(1, ge=1, description="consecutive unusual hours needed")
     cooldown_hours: float = Field(6, ge=0, description="quiet time after a spike is reported")
+    min_history_days: float = Field(
+        7, ge=0, description="no spike is called before this much history exists for the brand"
+    )
+    escalate: bool = Field(True, description="false: spikes are detected but never escalated")
 
 
 class RiskConfig(BaseModel):
