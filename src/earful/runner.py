@@ -18,7 +18,7 @@ import socket
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,8 +81,17 @@ class PollReport:
 
 @dataclass
 class RunReport:
+    """One pass: the polls and engagement refresh of :func:`run_once`, plus what the other
+    steps of a full pass (``earful.loop.run_pass``) did."""
+
     polls: list[PollReport] = field(default_factory=list)
     refreshed: int = 0
+    rescored: int = 0
+    delivered: int = 0
+    digests: list[str] = field(default_factory=list)
+    streams: list[str] = field(default_factory=list)
+    step_errors: dict[str, str] = field(default_factory=dict)
+    started_at: datetime | None = None
 
     @property
     def new(self) -> int:
@@ -319,10 +328,13 @@ def refresh_engagement(engine: Engine, http: HttpClient, config: AppConfig, cloc
         return 0
 
 
-def build_run_context(config: AppConfig, clock: Clock) -> PipelineContext:
-    """``build_context`` plus the after-commit hooks of a full run: risk scoring and escalation
-    (``earful.risk_eval``) when that feature is installed. Hooks registered with
-    ``pipeline.register_after_batch`` are included too."""
+def build_run_context(
+    config: AppConfig, clock: Clock, *, deliver: Callable[[Engine], object] | None = None
+) -> PipelineContext:
+    """``build_context`` plus the after-commit hooks of a full run: risk scoring, escalation
+    and the outbox flush (``earful.risk_eval``) when that feature is installed. ``deliver``
+    flushes the outbox (default: ``risk_eval.default_deliverer``, the configured channels).
+    Hooks registered with ``pipeline.register_after_batch`` are included too."""
     ctx = build_context(config, clock)
     try:
         risk_eval = importlib.import_module("earful.risk_eval")
@@ -330,18 +342,13 @@ def build_run_context(config: AppConfig, clock: Clock) -> PipelineContext:
         return ctx
     make_hook = getattr(risk_eval, "make_after_batch_hook", None)
     if make_hook is not None:
-        ctx.after_batch.append(make_hook(config, clock, deliver=_deliverer()))
+        ctx.after_batch.append(make_hook(config, clock, deliver=deliver))
     return ctx
 
 
-def _deliverer() -> Callable[[Engine], object] | None:
-    """The notification outbox flush, once a notifier module provides one."""
-    try:
-        notify = importlib.import_module("earful.notify")
-    except ImportError:
-        return None
-    deliver = getattr(notify, "deliver_pending", None)
-    return deliver if callable(deliver) else None
+def is_streamed(source: SourceConfig) -> bool:
+    """A source consumed by a long-lived stream (Bluesky Jetstream), never polled."""
+    return source.kind == "bluesky" and source.params.get("mode") == "jetstream"
 
 
 def run_once(
@@ -367,7 +374,9 @@ def run_once(
     try:
         now = ensure_utc(clock.now())
         names: list[str] = _write(engine, lambda session: due_sources(session, config, now))
-        sources = [s for s in (config.source(n) for n in names) if s is not None]
+        sources = [
+            s for s in (config.source(n) for n in names) if s is not None and not is_streamed(s)
+        ]
         if progress is not None:
             progress.start([s.name for s in sources])
         if sources:
@@ -415,16 +424,27 @@ def run_forever(
     progress: RunProgress | None = None,
     on_pass: Callable[[RunReport], None] | None = None,
     max_sleep_s: float = MAX_SLEEP_S,
+    env: Mapping[str, str] | None = None,
+    run_stream: Callable[..., Any] | None = None,
 ) -> None:
-    """Loop passes until ``stop`` is set, sleeping until the next source is due.
+    """The main job: loop full passes (``earful.loop.run_pass``: poll, engagement, risk and
+    SLA, notifications, digests) until ``stop`` is set, sleeping until the next source is due
+    (at most ``max_sleep_s``), with one thread per streamed source (Jetstream) alongside.
 
     The config is reloaded before each pass, so added sources and brands need no restart; a
-    config that no longer validates is logged and the last good one kept.
+    config that no longer validates is logged and the last good one kept. On ``stop`` the
+    stream threads are stopped and joined. ``env`` supplies channel URLs and secrets
+    (default: the environment); ``run_stream`` replaces ``jetstream.run_source`` (tests).
     """
+    from earful.loop import Deliverer, StreamSupervisor, build_loop_context, run_pass
+
     own_http = http is None
     client = http or make_client(settings)
     config: AppConfig | None = None
     ctx: PipelineContext | None = None
+    deliver: Deliverer | None = None
+    streams = StreamSupervisor(engine, run_source=run_stream)
+    since: datetime | None = None
     try:
         while not stop.is_set():
             try:
@@ -435,20 +455,45 @@ def run_forever(
                 logger.error("config reload failed, keeping the previous config: %s", exc)
                 fresh = config
             if ctx is None or config is None or fresh.model_dump() != config.model_dump():
-                # hooks capture the config, so they are rebuilt with it
-                ctx = build_run_context(fresh, clock)
+                # hooks and channels capture the config, so they are rebuilt with it
+                if deliver is not None:
+                    deliver.close()
+                ctx, deliver = build_loop_context(fresh, settings, clock, env=env)
             config = fresh
-            result = run_once(
-                engine, config, settings, clock, http=client, progress=progress, ctx=ctx, stop=stop
+            try:
+                running = streams.sync(config, ctx)
+            except Exception:
+                logger.exception("could not start the firehose consumers")
+                running = sorted(streams.threads)
+            result = run_pass(
+                engine,
+                config,
+                settings,
+                clock,
+                http=client,
+                ctx=ctx,
+                deliver=deliver,
+                since=since,
+                progress=progress,
+                stop=stop,
             )
+            since = result.started_at or since
+            result.streams = running
             if on_pass is not None:
                 on_pass(result)
-            with Session(engine) as session:
-                upcoming = next_due_at(session, config)
+            try:
+                with Session(engine) as session:
+                    upcoming = next_due_at(session, config)
+            except Exception:
+                logger.exception("could not read the next due time")
+                upcoming = None
             wait = max_sleep_s
             if upcoming is not None:
                 wait = min(max_sleep_s, (upcoming - ensure_utc(clock.now())).total_seconds())
             stop.wait(max(min(1.0, max_sleep_s), wait))
     finally:
+        streams.stop_all()
+        if deliver is not None:
+            deliver.close()
         if own_http:
             client.close()

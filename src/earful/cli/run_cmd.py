@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from earful.cli.common import CliState, console, err_console, print_table, state
 from earful.clock import SystemClock, isoformat_z
 from earful.config import AppConfig
-from earful.runner import PollReport, RunReport, run_forever, run_once
+from earful.runner import PollReport, RunReport, is_streamed, run_forever
 from earful.text import excerpt
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def run(
     signal.signal(signal.SIGINT, _stop)
     try:
         if once:
-            report = run_once(engine, config, settings, clock, progress=progress, stop=stop)
+            report = _one_pass(st, config, clock, progress, stop)
             if progress is not None:
                 progress.stop()
             print_table(
@@ -120,14 +120,20 @@ def run(
                 SUMMARY_COLUMNS,
                 summary_rows(report),
             )
+            for line in pass_notes(report, config):
+                err_console.print(line, markup=False, highlight=False)
             return
 
         def on_pass(report: RunReport) -> None:
             logger.info(
-                "pass done: %s polled, %s new, %s failed",
+                "pass done: %s polled, %s new, %s failed; %s re-scored, %s notified, digests: %s%s",
                 len(report.polls),
                 report.new,
                 report.failed,
+                report.rescored,
+                report.delivered,
+                ", ".join(report.digests) or "none due",
+                f"; failed steps: {', '.join(report.step_errors)}" if report.step_errors else "",
             )
 
         logger.info("earful run: polling %s source(s); Ctrl-C stops", len(config.sources))
@@ -149,6 +155,55 @@ def run(
     finally:
         if progress is not None:
             progress.stop()
+
+
+def _one_pass(
+    st: CliState,
+    config: AppConfig,
+    clock: SystemClock,
+    progress: RichProgress | None,
+    stop: threading.Event,
+) -> RunReport:
+    """Every step of a pass once (poll, engagement, risk/SLA, notify, digests); no streams."""
+    from earful.loop import build_loop_context, run_pass
+    from earful.sources.http import make_client
+
+    settings = st.settings()
+    ctx, deliver = build_loop_context(config, settings, clock)
+    try:
+        with make_client(settings) as http:
+            report: RunReport = run_pass(
+                st.engine(),
+                config,
+                settings,
+                clock,
+                http=http,
+                ctx=ctx,
+                deliver=deliver,
+                progress=progress,
+                stop=stop,
+            )
+    finally:
+        deliver.close()
+    return report
+
+
+def pass_notes(report: RunReport, config: AppConfig) -> list[str]:
+    """What the other steps of a ``--once`` pass did, and what ``--once`` leaves out."""
+    notes = [
+        f"engagement: {report.refreshed} mention(s) re-polled; risk: {report.rescored} "
+        f"re-scored; notifications: {report.delivered} sent; digests: "
+        + (", ".join(report.digests) or "none due")
+    ]
+    for step, error in sorted(report.step_errors.items()):
+        notes.append(f"step {step} failed: {error}")
+    streamed = [s.name for s in config.sources if s.enabled and is_streamed(s)]
+    if streamed:
+        notes.append(
+            f"not started with --once: firehose consumer(s) {', '.join(streamed)} "
+            "(streams run only in `earful run`)"
+        )
+    return notes
 
 
 def _log_through_rich() -> None:
