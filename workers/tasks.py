@@ -101,7 +101,11 @@ def deliver_notifications() -> int:
 
 @app.task(name="earful.check_sla", base=EarfulTask)  # type: ignore[untyped-decorator]
 def check_sla() -> int:
-    return distributed.check_sla(runtime())
+    """Raise escalations whose acknowledgement is overdue, then deliver what that queued."""
+    raised = distributed.check_sla(runtime())
+    if raised:
+        deliver_notifications.delay()
+    return raised
 
 
 @app.task(name="earful.build_digests", base=EarfulTask)  # type: ignore[untyped-decorator]

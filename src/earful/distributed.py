@@ -131,6 +131,7 @@ class Runtime:
     _fingerprint: str | None = None
     _config: AppConfig | None = None
     _ctx: PipelineContext | None = None
+    _deliverer: tuple[PipelineContext, Callable[[Engine], object]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def context(self) -> PipelineContext:
@@ -374,13 +375,21 @@ def _optional(module: str, name: str) -> Any:
 
 
 def refresh_engagement(rt: Runtime) -> int:
+    """Re-poll rising mentions, then re-score the ones whose engagement moved (virality
+    arrives through re-polls, not new batches); returns how many were re-polled."""
     ctx = rt.context()
-    return runner.refresh_engagement(rt.engine, rt.http, ctx.config, rt.clock)
+    started = rt.clock.now()
+    refreshed = runner.refresh_engagement(rt.engine, rt.http, ctx.config, rt.clock)
+    rescore = _optional("earful.risk_eval", "tick")
+    if refreshed and rescore is not None:
+        rescore(rt.engine, clock=rt.clock, config=ctx.config, since=started)
+    return refreshed
 
 
 def evaluate_risk(rt: Runtime, mention_ids: Sequence[int]) -> int:
-    """Score the mentions and escalate (``risk_eval.evaluate_and_escalate``); number of
-    escalation decisions, or 0 when that feature is not in this build."""
+    """Score the mentions and escalate (``risk_eval.evaluate_and_escalate``, what the embedded
+    runner's after-batch hook calls); number of escalation decisions, or 0 when that feature
+    is not in this build."""
     evaluate = _optional("earful.risk_eval", "evaluate_and_escalate")
     if evaluate is None:
         logger.info("risk evaluation is not available in this build; skipped")
@@ -398,12 +407,18 @@ def check_sla(rt: Runtime) -> int:
 
 
 def deliver_notifications(rt: Runtime) -> int:
-    """Send what the outbox holds (``earful.notify.deliver_due``), when that feature exists."""
-    deliver = _optional("earful.notify", "deliver_due")
-    if deliver is None:
+    """One pass over the outbox (``risk_eval.default_deliverer``: the channels of the config);
+    the outbox's claim-before-send makes two workers delivering at once send nothing twice.
+    Returns how many were sent, or 0 when that feature is not in this build."""
+    make = _optional("earful.risk_eval", "default_deliverer")
+    if make is None:
         logger.info("notification delivery is not available in this build; skipped")
         return 0
-    return int(deliver(rt.engine, rt.config(), rt.settings, rt.clock))
+    ctx = rt.context()
+    if rt._deliverer is None or rt._deliverer[0] is not ctx:
+        rt._deliverer = (ctx, make(ctx.config, rt.clock))
+    report = rt._deliverer[1](rt.engine)
+    return int(getattr(report, "sent", 0) or 0)
 
 
 def build_digests(rt: Runtime) -> int:

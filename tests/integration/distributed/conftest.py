@@ -17,13 +17,15 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from earful.bench.workload import BRANDS, feed_bodies
+from earful.bench.workload import BRANDS, feed_bodies, generate_posts, rss_feed
 from tests.conftest import ROOT, need, port_open
 
 REDIS_TEST_URL = os.environ.get("EARFUL_TEST_CELERY_REDIS", "redis://127.0.0.1:6379/14")
@@ -37,6 +39,7 @@ class FeedServer:
         self.bodies = bodies
         self.delays = delays or {}
         self.requests: Counter[str] = Counter()
+        self.posts: Counter[str] = Counter()
         self.started: dict[str, threading.Event] = {p: threading.Event() for p in bodies}
         self._lock = threading.Lock()
         srv = self
@@ -63,6 +66,15 @@ class FeedServer:
                 except OSError:
                     pass  # the worker was killed mid-request
 
+            def do_POST(self) -> None:
+                # The escalation webhook: count deliveries per idempotency key.
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                with srv._lock:
+                    srv.posts[self.headers.get("X-Earful-Idempotency-Key", "")] += 1
+                self.send_response(204)
+                self.end_headers()
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -83,13 +95,31 @@ class FeedServer:
         self.server.server_close()
 
 
-def make_bodies(n_feeds: int, per_feed: int = 20, seed: int = 7) -> dict[str, bytes]:
-    bodies = feed_bodies(n_feeds * per_feed, per_feed=per_feed, seed=seed)
+def make_bodies(
+    n_feeds: int, per_feed: int = 20, seed: int = 7, *, fresh: bool = False
+) -> dict[str, bytes]:
+    """Generated feeds; ``fresh``: published in the last hour (recent enough to escalate)."""
+    if not fresh:
+        bodies = list(feed_bodies(n_feeds * per_feed, per_feed=per_feed, seed=seed))
+    else:
+        posts = generate_posts(n_feeds * per_feed, seed=seed)
+        start = datetime.now(UTC) - timedelta(hours=1)
+        bodies = [
+            rss_feed(
+                [(f"g{i}", p[:80], f"<p>{escape(p)}</p>") for i, p in enumerate(chunk, at)],
+                start=start,
+            )
+            for at in range(0, len(posts), per_feed)
+            for chunk in [posts[at : at + per_feed]]
+        ]
     return {f"/feed{i}.xml": body for i, body in enumerate(bodies)}
 
 
-def write_config(directory: Path, base: str, paths: list[str], interval: str = "1h") -> Path:
-    """A config dir: the bench brands, one rss source per path (named after the path)."""
+def write_config(
+    directory: Path, base: str, paths: list[str], interval: str = "1h", *, hook: bool = False
+) -> Path:
+    """A config dir: the bench brands, one rss source per path (named after the path);
+    ``hook``: escalate nearly every negative mention to a webhook at ``base/hook``."""
     directory.mkdir(parents=True, exist_ok=True)
     brands = "brands:\n" + "".join(f"  - name: {b}\n    queries: ['\"{b}\"']\n" for b in BRANDS)
     sources = "sources:\n" + "".join(
@@ -99,6 +129,13 @@ def write_config(directory: Path, base: str, paths: list[str], interval: str = "
     )
     (directory / "brands.yaml").write_text(brands)
     (directory / "sources.yaml").write_text(sources)
+    if hook:
+        (directory / "risk.yaml").write_text("risk:\n  levels: {1: 1, 2: 98, 3: 99}\n")
+        (directory / "routes.yaml").write_text(
+            "escalation:\n  max_per_hour: 10000\n"
+            f"  channels:\n    hook: {{kind: webhook, url: '{base}/hook'}}\n"
+            "  routes:\n    - {brand: '*', level: 1, channel: hook, to: ops}\n"
+        )
     return directory
 
 

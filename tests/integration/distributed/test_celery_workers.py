@@ -120,23 +120,36 @@ def test_worker_stores_what_the_embedded_runner_stores(
 def test_sigkilled_worker_loses_and_duplicates_nothing(
     tmp_path: Path, pg_url: str, pg_engine: Engine, broker_url: str, workers: Workers
 ) -> None:
-    bodies = make_bodies(4, seed=21)
+    bodies = make_bodies(4, seed=21, fresh=True)
     slow = "/feed0.xml"
     with FeedServer(bodies, delays={slow: 4.0}) as server:
-        config_dir = write_config(tmp_path / "config", server.base, list(bodies))
+        config_dir = write_config(tmp_path / "config", server.base, list(bodies), hook=True)
         env = worker_env(config_dir, pg_url, broker_url, EARFUL_VISIBILITY_TIMEOUT_S="5")
         first = workers.start(env, "doomed")
         with dispatcher(config_dir, pg_url, broker_url) as (_, tick):
             # Only the slow source is due first, so the kill lands in the middle of its poll.
-            write_config(config_dir, server.base, [slow])
+            write_config(config_dir, server.base, [slow], hook=True)
             assert [c.source for c in tick()] == ["feed0"]
             assert server.started[slow].wait(60), workers.logs()
             workers.kill(first)
             assert polled(pg_engine) == 0
-            write_config(config_dir, server.base, list(bodies))
+            write_config(config_dir, server.base, list(bodies), hook=True)
             tick()
             workers.start(env, "survivor")
             wait_until(lambda: polled(pg_engine) == 4, 120, "4 polls after the kill", workers.logs)
+            settled = (
+                "SELECT count(*) FROM notification WHERE status NOT IN ('sent', 'dead', 'unknown')"
+            )
+            wait_until(
+                lambda: (
+                    count(pg_engine, "SELECT count(*) FROM notification") > 0
+                    and count(pg_engine, settled) == 0
+                ),
+                90,
+                "escalations delivered",
+                workers.logs,
+            )
+        posts = dict(server.posts)
         expected = embedded_rows(tmp_path, config_dir)
     assert server.requests[slow] >= 3  # killed, redelivered, embedded
     got = stored_rows(pg_engine)
@@ -147,13 +160,11 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(
         "GROUP BY 1, 2 HAVING count(*) > 1) d"
     )
     assert count(pg_engine, dupes) == 0
-    # The outbox's unique key (escalation, level, recipient) means no notification twice;
-    # nothing sends notifications from the workers in this build yet.
-    dup_notes = (
-        "SELECT count(*) FROM (SELECT escalation_id, level, recipient FROM notification "
-        "GROUP BY 1, 2, 3 HAVING count(*) > 1) d"
-    )
-    assert count(pg_engine, dup_notes) == 0
+    # Every notification reached the webhook exactly once.
+    sent = count(pg_engine, "SELECT count(*) FROM notification WHERE status = 'sent'")
+    assert sent > 0
+    assert len(posts) == sent
+    assert set(posts.values()) == {1}, posts
 
 
 def test_workers_reconnect_after_redis_restarts(
