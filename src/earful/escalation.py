@@ -167,6 +167,11 @@ def enqueue_notifications(
         row.idempotency_key = f"earful-n{row.id}-e{esc.id}-l{level}"
     if held is not None and rows:
         add_event(session, esc, "held", now, level=level, detail=f"quiet hours until {held}")
+        # Nobody can acknowledge what they were not told: the SLA starts when quiet hours end.
+        due = _sla_due(level, held, config)
+        if due is not None and esc.status == "open":
+            esc.sla_due_at = due
+            session.add(esc)
     return rows
 
 

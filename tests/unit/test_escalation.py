@@ -149,6 +149,12 @@ def test_quiet_hours_hold_level_one_but_not_level_two(sqlite_engine: Engine) -> 
             2025, 3, 12, 6, 0, tzinfo=UTC
         )
         assert all(ensure_utc(n.next_attempt_at) == night for n in high.notifications)
+        # The held escalation's SLA clock starts when quiet hours end, so no one is paged at
+        # night because a level-1 message was (rightly) held.
+        assert low.escalation is not None and low.escalation.sla_due_at is not None
+        assert ensure_utc(low.escalation.sla_due_at) == datetime(2025, 3, 12, 6, 30, tzinfo=UTC)
+        raised = check_sla(s, now=night + timedelta(hours=2), config=quiet)
+        assert [e.incident_key for e in raised] == ["incident:q2"]  # level 2 is not held
 
 
 def test_dismissals_count_against_the_rule(sqlite_engine: Engine) -> None:
