@@ -25,9 +25,13 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Play a scenario on a simulated clock through the real pipeline, risk and escalation."""
-        from earful.replay import run_replay
+        from earful.replay import ScenarioError, load_scenario, run_replay
 
         st = state(ctx)
+        try:
+            load_scenario(scenario)  # bad name or format: a usage error (exit 2), before any work
+        except ScenarioError as exc:
+            raise typer.BadParameter(str(exc), param_hint="SCENARIO") from exc
         result = run_replay(
             scenario,
             db_url=db,
