@@ -1,0 +1,104 @@
+"""`earful web` for real: uvicorn on a local port serves the list and honours an ack link
+taken from a delivered notification."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from earful.clock import SimulatedClock
+from earful.config import AppConfig
+from earful.escalation import Candidate, escalate
+from earful.escalation_models import Escalation
+from earful.models import Mention
+from earful.notify.console import FileSender
+from earful.notify.outbox import deliver_due
+from earful.risk import Reason
+from earful.settings import Settings
+from earful.web import create_app
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(sqlite_engine: Engine) -> Iterator[tuple[str, Settings, AppConfig]]:
+    port = _free_port()
+    settings = Settings(secret_key="live-secret", base_url=f"http://127.0.0.1:{port}")  # type: ignore[arg-type]
+    config = AppConfig.model_validate(
+        {
+            "escalation": {
+                "channels": {"f": {"kind": "file", "path": "x"}},
+                "routes": [{"level": 1, "channel": "f", "to": "lead"}],
+            }
+        }
+    )
+    app = create_app(settings, sqlite_engine, config, clock=SimulatedClock(T0))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield settings.base_url, settings, config
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_list_and_acknowledge_from_the_notification(
+    sqlite_engine: Engine, served: tuple[str, Settings, AppConfig], tmp_path: Path
+) -> None:
+    base, settings, config = served
+    with Session(sqlite_engine) as s, s.begin():
+        m = Mention(
+            source="reddit", external_id="r1", text="Acme <b>burned</b> my hand", fetched_at=T0
+        )
+        s.add(m)
+        s.flush()
+        cand = Candidate(
+            brand="Acme",
+            incident_key="i",
+            risk=66,
+            mention_id=m.id,
+            source="reddit",
+            external_id="r1",
+            reasons=[Reason("severity", 20, "injury: 'burned'")],
+        )
+        esc = escalate(
+            s, cand, now=T0, risk_config=config.risk, config=config.escalation
+        ).escalation
+        assert esc is not None
+        esc_id = esc.id
+    sink = FileSender(tmp_path / "n.jsonl")
+    deliver_due(
+        sqlite_engine, {"f": sink}, clock=SimulatedClock(T0), config=config, settings=settings
+    )
+    link = json.loads((tmp_path / "n.jsonl").read_text())["ack_url"]
+    assert link.startswith(f"{base}/ack/")
+    with httpx.Client(timeout=10) as client:
+        page = client.get(f"{base}/")
+        assert page.status_code == 200 and "&lt;b&gt;burned" in page.text
+        assert client.get(link).status_code == 200
+        assert client.get(link).status_code == 409
+    with Session(sqlite_engine) as s:
+        row = s.get(Escalation, esc_id)
+        assert row is not None and row.status == "acknowledged"
