@@ -122,7 +122,7 @@ def human_count(n: float) -> str:
 def human_hours(h: float) -> str:
     if h < 1:
         return f"{max(1, round(h * 60))} min"
-    if h < 48:
+    if h <= 72:
         return f"{h:.0f} h" if h >= 10 else f"{h:.1f} h".replace(".0 h", " h")
     return f"{h / 24:.1f} d"
 
