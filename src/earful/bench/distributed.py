@@ -3,7 +3,8 @@
 The workload: N generated RSS feeds (``workload.feed_bodies``) served on 127.0.0.1
 (``figures.serve_feeds``), one source each, stored in a scratch PostgreSQL database each run.
 The broker is a private ``redis-server`` on a free port (never the shared one). Figures are
-mentions stored per second of wall time, from the first dispatch to the last source recorded;
+mentions stored per second of wall time, from the first dispatch until every source is
+recorded and the queues (risk follow-ups included) are drained;
 worker start-up is excluded (workers answer a ping before the clock starts), the per-process
 warm-up (matcher compile, analyzer load) is included, as it is in the embedded run.
 """
@@ -177,6 +178,8 @@ def run_celery(
         distributed.tick(rt, send)
         done = "SELECT count(*) FROM source_state WHERE last_polled_at IS NOT NULL"
         _wait(lambda: _count(db_url, done) >= n_sources, 1800, "all polls")
+        # ... and the follow-ups (risk, delivery) drained, which the embedded run does inline.
+        _wait(lambda: not any(distributed.queue_depths(broker_url).values()), 600, "queues")
         seconds = time.perf_counter() - started
     finally:
         for proc in procs:
