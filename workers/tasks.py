@@ -23,8 +23,9 @@ def runtime() -> distributed.Runtime:
     """This process's engine, HTTP client and pipeline context (built on first use)."""
     global _runtime
     if _runtime is None:
-        _runtime = distributed.create_runtime(get_settings())
-        distributed.risk_enqueuer = lambda ids: evaluate_risk.delay(ids)
+        _runtime = distributed.create_runtime(
+            get_settings(), risk_enqueuer=lambda ids: evaluate_risk.delay(ids)
+        )
     return _runtime
 
 

@@ -128,6 +128,9 @@ class Runtime:
     http: HttpClient
     clock: Clock = field(default_factory=SystemClock)
     config_loader: Callable[[Path], AppConfig] | None = None
+    # How a stored batch's risk evaluation is enqueued (workers/tasks.py: the evaluate_risk
+    # task); None: no follow-up.
+    risk_enqueuer: Callable[[list[int]], None] | None = None
     _fingerprint: str | None = None
     _config: AppConfig | None = None
     _ctx: PipelineContext | None = None
@@ -152,7 +155,7 @@ class Runtime:
                     logger.exception("config reload failed, keeping the previous config")
                     return self._ctx
                 self._ctx = build_context(config, self.clock)
-                self._ctx.after_batch.append(_enqueue_risk_hook)
+                self._ctx.after_batch.append(self._enqueue_risk)
                 self._config = config
                 self._fingerprint = fingerprint
             return self._ctx
@@ -160,28 +163,37 @@ class Runtime:
     def config(self) -> AppConfig:
         return self.context().config
 
+    def _enqueue_risk(self, engine: Engine, batch: Any) -> None:
+        """After-commit hook: hand the stored mention ids to the ``evaluate_risk`` task, so
+        risk and delivery run on their own queues, never behind slow polls."""
+        ids = list(batch.new_ids) + list(batch.updated_ids)
+        if ids and self.risk_enqueuer is not None and _risk_available():
+            self.risk_enqueuer(ids)
+
     def close(self) -> None:
         self.http.close()
         self.engine.dispose()
 
 
-def create_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+def create_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    risk_enqueuer: Callable[[list[int]], None] | None = None,
+) -> Runtime:
     """A runtime with a connection pool sized for one worker process."""
     engine = make_engine(settings.db_url, pool_size=max(1, settings.db_pool_size))
     return Runtime(
-        settings=settings, engine=engine, http=make_client(settings), clock=clock or SystemClock()
+        settings=settings,
+        engine=engine,
+        http=make_client(settings),
+        clock=clock or SystemClock(),
+        risk_enqueuer=risk_enqueuer,
     )
 
 
-# Set by workers/tasks.py: how a batch's follow-up risk evaluation is enqueued (after commit).
-risk_enqueuer: Callable[[list[int]], None] | None = None
-
-
-def _enqueue_risk_hook(engine: Engine, batch: Any) -> None:
-    """After-commit hook: hand the stored mention ids to the ``evaluate_risk`` task."""
-    ids = list(batch.new_ids) + list(batch.updated_ids)
-    if ids and risk_enqueuer is not None and _optional("earful.risk_eval", "evaluate_and_escalate"):
-        risk_enqueuer(ids)
+def _risk_available() -> bool:
+    return _optional("earful.risk_eval", "evaluate_and_escalate") is not None
 
 
 # --------------------------------------------------------------------------- scheduling

@@ -199,13 +199,16 @@ def test_pushed_batch_round_trips_json_and_is_idempotent(rt: distributed.Runtime
 
 
 def test_risk_follow_up_is_enqueued_after_commit_with_the_stored_ids(
-    rt: distributed.Runtime, monkeypatch: pytest.MonkeyPatch
+    rt: distributed.Runtime,
 ) -> None:
-    sent: list[list[int]] = []
-    monkeypatch.setattr(distributed, "risk_enqueuer", sent.append)
+    sent: list[tuple[list[int], int]] = []
+    # Another connection must see the rows when the follow-up is sent.
+    rt.risk_enqueuer = lambda ids: sent.append((ids, mention_count(rt.engine)))
     raw = RawMention(source="x", external_id="1", url=None, text=f"{BRANDS[1]} is awful")
     distributed.process_pushed(rt, distributed.batch_payload([raw]), None)
-    assert len(sent) == 1 and len(sent[0]) == 1
+    assert len(sent) == 1
+    ids, visible = sent[0]
+    assert len(ids) == 1 and visible == 1
 
 
 def test_optional_features_are_clear_no_ops(
