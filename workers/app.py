@@ -2,7 +2,11 @@
 
 Configuration comes from ``earful.settings`` when Celery first needs it (the ``on_configure``
 signal), never at import time. Queues keep slow polling away from notifications:
-poll, process, engagement, notify, digest.
+poll, process, engagement, notify, digest. :func:`create_app` builds a second app on another
+broker for tests, tools and benchmarks.
+
+Worker log lines carry the task id and the source name (``earful.distributed.LOG_FORMAT``);
+workers send task events, so ``celery -A workers.app events`` and Flower can watch them.
 """
 
 from __future__ import annotations
@@ -28,6 +32,17 @@ TASK_ROUTES = {
     "earful.check_sla": {"queue": "notify"},
     "earful.build_digests": {"queue": "digest"},
 }
+
+
+# (schedule name, task, period in seconds). The tick is short: the due times live in the
+# database, so the tick only asks "who is due now?".
+BEAT = [
+    ("tick", "earful.tick", 15),
+    ("refresh-engagement", "earful.refresh_engagement", 60),
+    ("deliver-notifications", "earful.deliver_notifications", 30),
+    ("check-sla", "earful.check_sla", 60),
+    ("build-digests", "earful.build_digests", 300),
+]
 
 
 def transport_options(visibility_timeout_s: int) -> dict[str, Any]:
@@ -73,22 +88,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_send_sent_event": True,
         "timezone": "UTC",
         "beat_schedule": {
-            # A tick that waited longer than its period is dropped: the next one does its job.
-            "tick": {
-                "task": "earful.tick",
-                "schedule": timedelta(seconds=15),
-                "options": {"expires": 14},
-            },
-            "refresh-engagement": {
-                "task": "earful.refresh_engagement",
-                "schedule": timedelta(minutes=1),
-            },
-            "deliver-notifications": {
-                "task": "earful.deliver_notifications",
-                "schedule": timedelta(seconds=30),
-            },
-            "check-sla": {"task": "earful.check_sla", "schedule": timedelta(minutes=1)},
-            "build-digests": {"task": "earful.build_digests", "schedule": timedelta(minutes=5)},
+            name: {
+                "task": task,
+                "schedule": timedelta(seconds=period),
+                # A run that waited longer than its period is dropped: the next one does its job.
+                "options": {"expires": period - 1},
+            }
+            for name, task, period in BEAT
         },
     }
 
