@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import Table, and_, func, or_, update
+from sqlalchemy import Table, and_, bindparam, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 from sqlmodel import select as model_select
@@ -159,11 +159,14 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 
 def _insert(session: Session, table: Table) -> Any:
     """A dialect ``insert`` that supports ``on_conflict_*`` (PostgreSQL and SQLite)."""
-    name = session.get_bind().dialect.name
+    return _dialect_insert(session.get_bind().dialect.name)(table)
+
+
+def _dialect_insert(name: str) -> Any:
     if name == "postgresql":
-        return postgresql.insert(table)
+        return postgresql.insert
     if name == "sqlite":
-        return sqlite.insert(table)
+        return sqlite.insert
     raise NotImplementedError(f"upserts are not implemented for the {name} dialect")
 
 
@@ -175,18 +178,79 @@ def _table(model: Any) -> Table:
 # --------------------------------------------------------------------------- mentions
 
 
+@dataclass(frozen=True, slots=True)
+class _WriteStatements:
+    """The write statements of one dialect, built once: building an ``ON CONFLICT`` statement
+    (its ``excluded`` alias proxies every column) costs more than executing it, and one statement
+    object lets SQLAlchemy reuse its compiled form."""
+
+    story_insert: Any
+    story_select: Any
+    mention_upsert: Any
+    brand_insert: Any
+    snapshot_insert: Any
+
+
+@functools.lru_cache(maxsize=4)
+def _write_statements(dialect: str) -> _WriteStatements:
+    insert = _dialect_insert(dialect)
+    story = _table(Story)
+    mention = _table(Mention)
+    upsert = insert(mention)
+    ex = upsert.excluded
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["source", "external_id"],
+        set_={
+            "likes": func.coalesce(ex.likes, mention.c.likes),
+            "shares": func.coalesce(ex.shares, mention.c.shares),
+            "comments": func.coalesce(ex.comments, mention.c.comments),
+            "views": func.coalesce(ex.views, mention.c.views),
+            "author_followers": func.coalesce(ex.author_followers, mention.c.author_followers),
+            "story_id": func.coalesce(mention.c.story_id, ex.story_id),
+            "updated_at": ex.fetched_at,
+        },
+    )
+    return _WriteStatements(
+        story_insert=insert(story)
+        .on_conflict_do_nothing(index_elements=["canonical_url"])
+        .returning(story.c.canonical_url, story.c.id),
+        story_select=select(story.c.canonical_url, story.c.id).where(
+            story.c.canonical_url.in_(bindparam("urls", expanding=True))
+        ),
+        # A new row comes back with updated_at NULL, an existing one with the update's time:
+        # new and updated ids without reading the table before and after.
+        mention_upsert=upsert.returning(
+            mention.c.source, mention.c.external_id, mention.c.id, mention.c.updated_at
+        ),
+        brand_insert=insert(_table(MentionBrand)).on_conflict_do_nothing(
+            index_elements=["mention_id", "brand"]
+        ),
+        snapshot_insert=insert(_table(EngagementSnapshot)).on_conflict_do_nothing(
+            index_elements=["mention_id", "at"]
+        ),
+    )
+
+
+def _statements(session: Session) -> _WriteStatements:
+    return _write_statements(session.get_bind().dialect.name)
+
+
 def upsert_stories(session: Session, *, urls: Iterable[str], now: datetime) -> dict[str, int]:
     """Story id for each canonical URL, creating the missing stories."""
     wanted = sorted(set(urls))
-    table = _table(Story)
+    stmts = _statements(session)
+    conn = session.connection()
     ids: dict[str, int] = {}
-    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["canonical_url"])
     for part in chunks(wanted):
-        session.exec(stmt, params=[{"canonical_url": u, "first_seen_at": now} for u in part])
-        rows = session.exec(
-            select(table.c.canonical_url, table.c.id).where(table.c.canonical_url.in_(part))
+        rows = conn.execute(
+            stmts.story_insert, [{"canonical_url": u, "first_seen_at": now} for u in part]
         )
         ids.update({url: sid for url, sid in rows})
+        # Stories that existed already (or that a concurrent writer just created).
+        known = [u for u in part if u not in ids]
+        if known:
+            rows = conn.execute(stmts.story_select, {"urls": known})
+            ids.update({url: sid for url, sid in rows})
     return ids
 
 
@@ -223,24 +287,6 @@ def _mention_row(item: ScoredMention, story_id: int | None, now: datetime) -> di
     }
 
 
-def _existing_ids(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Mention ids by (source, external_id) for the keys already stored."""
-    table = _table(Mention)
-    by_source: dict[str, list[str]] = {}
-    for source, ext in keys:
-        by_source.setdefault(source, []).append(ext)
-    found: dict[tuple[str, str], int] = {}
-    for source, exts in by_source.items():
-        for part in chunks(exts):
-            rows = session.exec(
-                select(table.c.external_id, table.c.id).where(
-                    table.c.source == source, table.c.external_id.in_(part)
-                )
-            )
-            found.update({(source, ext): mid for ext, mid in rows})
-    return found
-
-
 def upsert_mentions(
     session: Session, items: Sequence[ScoredMention], *, now: datetime
 ) -> UpsertReport:
@@ -263,38 +309,24 @@ def upsert_mentions(
     keys = list(unique)
     canon = {key: canonical_url(item.raw.url) for key, item in unique.items()}
     story_ids = upsert_stories(session, urls=[u for u in canon.values() if u], now=now)
-    before = _existing_ids(session, keys)
 
-    table = _table(Mention)
     rows = [_mention_row(unique[k], story_ids.get(canon[k] or "", None), now) for k in keys]
-    # executemany of one cached statement: compiling a 500-row VALUES list costs more than
-    # the insert itself.
-    stmt = _insert(session, table)
-    ex = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["source", "external_id"],
-        set_={
-            "likes": func.coalesce(ex.likes, table.c.likes),
-            "shares": func.coalesce(ex.shares, table.c.shares),
-            "comments": func.coalesce(ex.comments, table.c.comments),
-            "views": func.coalesce(ex.views, table.c.views),
-            "author_followers": func.coalesce(ex.author_followers, table.c.author_followers),
-            "story_id": func.coalesce(table.c.story_id, ex.story_id),
-            "updated_at": ex.fetched_at,
-        },
-    )
+    stmt = _statements(session).mention_upsert
+    conn = session.connection()
+    ids: dict[tuple[str, str], int] = {}
+    new: set[tuple[str, str]] = set()
     for part in chunks(rows):
-        session.exec(stmt, params=list(part))
-
-    after = _existing_ids(session, keys)
-    report.ids = after
+        for source, ext, mid, updated_at in conn.execute(stmt, list(part)):
+            ids[(source, ext)] = mid
+            if updated_at is None:
+                new.add((source, ext))
+    report.ids = ids
     for key in keys:
-        mid = after[key]
-        (report.updated_ids if key in before else report.new_ids).append(mid)
+        (report.new_ids if key in new else report.updated_ids).append(ids[key])
 
-    _link_brands(session, unique, after, now)
-    new_keys = [k for k in keys if k not in before]
-    _first_snapshots(session, [(after[k], unique[k].raw) for k in new_keys], now)
+    _link_brands(session, unique, ids, now)
+    new_keys = [k for k in keys if k in new]
+    _first_snapshots(session, [(ids[k], unique[k].raw) for k in new_keys], now)
     return report
 
 
@@ -321,10 +353,10 @@ def _link_brands(
                     "is_competitor": hit.is_competitor,
                 }
             )
-    table = _table(MentionBrand)
-    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["mention_id", "brand"])
+    stmt = _statements(session).brand_insert
+    conn = session.connection()
     for part in chunks(rows):
-        session.exec(stmt, params=list(part))
+        conn.execute(stmt, list(part))
 
 
 def _first_snapshots(session: Session, new: list[tuple[int, RawMention]], now: datetime) -> None:
@@ -350,10 +382,10 @@ def _first_snapshots(session: Session, new: list[tuple[int, RawMention]], now: d
                 "author_followers": raw.author_followers,
             }
         rows.append(row)
-    table = _table(EngagementSnapshot)
-    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["mention_id", "at"])
+    stmt = _statements(session).snapshot_insert
+    conn = session.connection()
     for part in chunks(rows):
-        session.exec(stmt, params=list(part))
+        conn.execute(stmt, list(part))
 
 
 def _engagement_snapshot_for() -> Any:
