@@ -320,3 +320,35 @@ def test_a_tick_whose_broker_fails_frees_the_unsent_claims(rt: distributed.Runti
         distributed.tick(rt, enqueue)
     assert lock_owner(rt.engine, "f0") is None and lock_owner(rt.engine, "f1") is None
     assert len(distributed.tick(rt, lambda c: None)) == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "calls", "ok"),
+    [
+        (StorageError("database error: connection refused", reason="db"), 3, True),
+        (TransientSourceError("HTTP 503", reason="http_503"), 3, True),
+        (ValueError("a bug"), 1, False),
+    ],
+)
+def test_tasks_retry_transient_errors_only(
+    rt: distributed.Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    calls: int,
+    ok: bool,
+) -> None:
+    from workers import tasks
+
+    attempts: list[int] = []
+
+    def flaky(runtime: distributed.Runtime, name: str, token: str) -> dict[str, str]:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise error
+        return {"source": name, "status": "ok"}
+
+    monkeypatch.setattr(tasks, "_runtime", rt)
+    monkeypatch.setattr(distributed, "poll_claimed", flaky)
+    result = tasks.poll_source.apply(args=("f0", "tick:x"))
+    assert len(attempts) == calls
+    assert result.successful() is ok
