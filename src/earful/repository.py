@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -91,12 +92,26 @@ class UpsertReport:
 # --------------------------------------------------------------------------- helpers
 
 
+# http(s)://host/path with no userinfo, port, query or fragment, nothing urlsplit would drop
+# or reinterpret (whitespace, controls, backslashes): its canonical form is scheme and host
+# lower-cased plus the path without trailing slashes, exactly what the general path returns.
+_PLAIN_URL = re.compile(r"(?ai)(https?)://([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(/[!$-;=@-\[\]-~]*)?")
+
+
 @functools.lru_cache(maxsize=16384)
 def canonical_url(url: str | None) -> str | None:
     """The URL that identifies a story: lowercase scheme and host, no fragment, no tracking
     parameters (``utm_*``, ``fbclid``, ``gclid``...), no trailing slash, default ports dropped."""
     if not url:
         return None
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None:
+        scheme, host, path = plain.groups()
+        return f"{scheme.lower()}://{host.lower()}{(path or '').rstrip('/')}"
+    return _canonical_url_parsed(url)
+
+
+def _canonical_url_parsed(url: str) -> str | None:
     try:
         parts = urlsplit(url.strip())
     except ValueError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import string
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -209,3 +211,94 @@ def test_list_mentions_filters(sqlite_engine: Engine) -> None:
         assert repo.list_mentions(s, search="1_0") == []
         assert len(repo.list_mentions(s, sentiment="negative", limit=1)) == 1
         assert repo.list_mentions(s, since=NOW) == []
+
+
+def test_canonical_url_shortcut_equals_the_parsed_path() -> None:
+    # canonical_url takes a regex shortcut for plain http(s)://host/path URLs; it must give what
+    # the urlsplit path gives on every URL, plain or not.
+    rng = random.Random(5)
+    pieces = [
+        "http",
+        "https",
+        "HTTPS",
+        "ftp",
+        "://",
+        ":/",
+        "//",
+        "/",
+        "a",
+        "B",
+        "ex",
+        "-",
+        ".",
+        "@",
+        ":",
+        "80",
+        "443",
+        "8080",
+        "?",
+        "#",
+        "&",
+        "=",
+        "utm_x",
+        "id",
+        "%20",
+        " ",
+        "\t",
+        "\n",
+        "\\",
+        "[",
+        "]",
+        "é",
+        "K",
+        "ſ",
+        "~",
+        "!",
+        "$",
+        "'",
+        "(",
+        ")",
+        "*",
+        "+",
+        ",",
+        ";",
+        "_",
+        "<",
+        '"',
+        "\x00",
+        "\x7f",
+        "com",
+        "www",
+        "..",
+        "0",
+    ]
+    urls = [
+        "https://bench.example.com/p/g1",
+        "HTTP://Example.COM/A/B/",
+        "https://example.com",
+        "https://example.com/",
+        "https://example.com//",
+        "https://example.com//x//",
+        "https://exa_mple.com/x",
+        "https://example.com./x",
+        "https://-a.com/x",
+        "https://a-.com/x",
+        "https://ex\u212aample.com/x",
+        "https://example.com/\u00e9",
+        "https://example.com/a b",
+        "https://example.com/a\\b",
+        "https://example.com/a;b=c/@x",
+        " https://example.com/x",
+    ]
+    for _ in range(20_000):
+        tail = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        urls.append(rng.choice(["https://", "http://", "HTTP://a", ""]) + tail)
+    near_plain = string.ascii_letters + string.digits + ".-/_~!$&'()*+,;=:@%?#[]\\ é"
+    for _ in range(20_000):
+        host = "".join(rng.choice(string.ascii_letters + string.digits + ".-") for _ in range(6))
+        path = "".join(rng.choice(near_plain) for _ in range(rng.randint(0, 10)))
+        urls.append(f"{rng.choice(['http', 'HTTPS'])}://{host}/{path}")
+    plain = sum(repo._PLAIN_URL.fullmatch(u) is not None for u in urls)
+    assert plain > 5_000  # the shortcut is exercised, not just the general path
+    for url in urls:
+        assert repo.canonical_url(url) == repo._canonical_url_parsed(url), url
