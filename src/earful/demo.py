@@ -1,9 +1,14 @@
-"""``earful demo``: the real pipeline, offline, on sample feeds written for the project.
+"""``earful demo``: the real pipeline, offline, on sample data written for the project.
 
-The bundled feeds (``earful/demo_data``: RSS 2.0, Atom and JSON Feed with complaints, praise and
-noise about the example brand) are served by a local HTTP server on 127.0.0.1 (random port); a
-config built in code points at them; one pass of the real runner stores the mentions in a
-throw-away SQLite database in a temp directory; the stored mentions are shown.
+1. ``poll`` — the bundled feeds (``earful/demo_data``: RSS 2.0, Atom and JSON Feed with
+   complaints, praise and noise about the example brand) are served by a local HTTP server on
+   127.0.0.1 (random port); one pass of the real runner stores them; 2. ``mentions`` shows them.
+3. ``live`` — a month of United Airlines mentions and "United Breaks Guitars" served over local
+   HTTP and played through the real main loop on a simulated clock; escalations arrive at the
+   console and at a local webhook receiver that checks their signature (``demo_steps``).
+4. ``digest`` — the digest of the last demo day, written as HTML and JSON to ``out_dir``.
+
+Everything goes into one SQLite database, ``earful.db`` in a temp directory (or ``--keep``).
 
 The demo is a list of steps over one :class:`DemoContext`; later features add theirs with
 :func:`register_step` (escalations, a digest) without touching the ones here.
@@ -190,6 +195,8 @@ class DemoContext:
     engine: Engine
     clock: Clock
     run_report: RunReport | None = None
+    out_dir: Path = field(default_factory=lambda: Path("earful-demo"))
+    keep: Path | None = None
     # Steps leave what later steps or tests want here (e.g. "escalations", "digest_path").
     results: dict[str, Any] = field(default_factory=dict)
 
@@ -232,9 +239,25 @@ def step_show_mentions(demo: DemoContext) -> None:
     demo.console.print(table)
 
 
+def step_live(demo: DemoContext) -> None:
+    """UBG and a month of mentions through the real main loop (``demo_steps.play_live``)."""
+    from earful.demo_steps import play_live
+
+    play_live(demo)
+
+
+def step_digest(demo: DemoContext) -> None:
+    """The last demo day's digest as HTML and JSON (``demo_steps.write_digest``)."""
+    from earful.demo_steps import write_digest
+
+    write_digest(demo)
+
+
 DEMO_STEPS: list[tuple[str, DemoStep]] = [
     ("poll", step_poll),
     ("mentions", step_show_mentions),
+    ("live", step_live),
+    ("digest", step_digest),
 ]
 
 
@@ -250,14 +273,17 @@ def register_step(name: str, step: DemoStep, *, after: str | None = None) -> Non
 
 
 @contextmanager
-def demo_context(console: Console, workdir: Path | None = None) -> Iterator[DemoContext]:
-    """The server, config, settings and throw-away database of one demo run."""
+def demo_context(
+    console: Console, workdir: Path | None = None, out_dir: Path | None = None
+) -> Iterator[DemoContext]:
+    """The server, config, settings and database (``earful.db``, thrown away unless
+    ``workdir`` is given) of one demo run; outputs go to ``out_dir``."""
     with (
         tempfile.TemporaryDirectory(prefix="earful-demo-") as tmp,
         FeedServer(demo_routes()) as server,
     ):
         root = workdir or Path(tmp)
-        db_url = f"sqlite:///{root / 'demo.db'}"
+        db_url = f"sqlite:///{root / 'earful.db'}"
         settings = get_settings(db_url=db_url, config=root, host_min_interval_s=0.0, max_retries=0)
         engine = make_engine(db_url)
         try:
@@ -270,14 +296,18 @@ def demo_context(console: Console, workdir: Path | None = None) -> Iterator[Demo
                 settings=settings,
                 engine=engine,
                 clock=SystemClock(),
+                out_dir=out_dir or Path("earful-demo"),
+                keep=workdir,
             )
         finally:
             engine.dispose()
 
 
-def run_demo(console: Console, *, workdir: Path | None = None) -> DemoContext:
+def run_demo(
+    console: Console, *, workdir: Path | None = None, out_dir: Path | None = None
+) -> DemoContext:
     """Run every demo step; returns the context (tests read ``results`` and the report)."""
-    with demo_context(console, workdir) as demo:
+    with demo_context(console, workdir, out_dir) as demo:
         console.print(
             Text(f"Earful demo: sample feeds on {demo.server.base_url}, database in {demo.workdir}")
         )

@@ -11,16 +11,24 @@ from earful.cli.common import console
 
 def demo(
     keep: Path = typer.Option(
-        None, "--keep", help="keep the demo database in this directory instead of a temp dir"
+        None,
+        "--keep",
+        help="keep the demo database (DIR/earful.db) and its config (DIR/config) in this "
+        "directory instead of a temp dir",
+    ),
+    out: Path = typer.Option(
+        Path("earful-demo"), "--out", help="directory for digest.html and digest.json"
     ),
 ) -> None:
-    """Serve the bundled sample feeds on 127.0.0.1, run the real pipeline once into a
-    throw-away database, and show what was stored. Needs no network."""
+    """Offline end-to-end run on bundled data over local HTTP: sample feeds through the
+    pipeline; a month of United Airlines mentions and "United Breaks Guitars" through the real
+    main loop on a simulated clock (escalations printed as they reach the console and a local
+    signed webhook); then the last demo day's digest written as HTML and JSON. No network."""
     from earful.demo import run_demo
 
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
-    run_demo(console, workdir=keep)
+    run_demo(console, workdir=keep, out_dir=out)
 
 
 def register(app: typer.Typer) -> None:
