@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import html.entities
 import re
+import time
+from functools import lru_cache
 from typing import Any
 
+from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.sanitizer import _HTMLSanitizer, _sanitize_html
@@ -54,6 +57,14 @@ _HTML_TOKEN = re.compile(
     r"""|&(#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]*);"""
     r"""|[^<&]+"""
 )
+
+
+@lru_cache(maxsize=4096)
+def parse_date(value: str) -> time.struct_time | None:
+    """feedparser's date reading (a UTC ``struct_time``), cached: a polled feed repeats its
+    items' dates on every poll."""
+    parsed: time.struct_time | None = _parse_date(value)
+    return parsed
 
 
 def join_url(base: str, uri: str) -> str:

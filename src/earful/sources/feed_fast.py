@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feedparser.api import StrictFeedParser
-from feedparser.datetimes import _parse_date
 
 from earful.sources.feed_compat import (
     HTML_TYPES,
@@ -46,6 +45,7 @@ from earful.sources.feed_compat import (
     looks_like_html,
     map_c1,
     map_content_type,
+    parse_date,
     sanitize_markup,
     settle_base,
     sync_author_detail,
@@ -339,7 +339,7 @@ class FeedReader:
         self.attrs(el)
         value, _ = self.value(key, self.text(el))
         context[key] = value
-        context[f"{key}_parsed"] = _parse_date(value)
+        context[f"{key}_parsed"] = parse_date(value)
 
     def plain(self, el: ET.Element, context: dict[str, Any], key: str) -> None:
         """language, generator: stored as read (the last one wins)."""
