@@ -282,3 +282,74 @@ def test_gone_source_is_enabled_again_when_its_config_changes(sqlite_engine: Eng
         assert due_sources(s, config(fixed), clock.now()) == ["news"]
     st = state_of(sqlite_engine, "news")
     assert st.enabled and st.disabled_reason is None and st.consecutive_failures == 0
+
+
+def test_run_pass_isolates_a_failing_step(sqlite_engine: Engine) -> None:
+    from earful.loop import run_pass
+
+    cfg = config()
+    clock = SimulatedClock(NOW)
+    ctx = build_context(cfg, clock)
+    delivered: list[int] = []
+
+    def broken_deliver(engine: Engine) -> object:
+        delivered.append(1)
+        raise RuntimeError("smtp down")
+
+    handler, _ = etag_feed()
+    with client(handler) as http:
+        report = run_pass(
+            sqlite_engine,
+            cfg,
+            get_settings(),
+            clock,
+            http=http,
+            ctx=ctx,
+            deliver=broken_deliver,
+        )
+    assert delivered == [1]
+    assert set(report.step_errors) == {"notify"} and "smtp down" in report.step_errors["notify"]
+    assert report.new == 1  # the poll before it stored its mention
+    assert report.digests  # the digest step after it still ran (no recipients configured)
+
+
+def test_streamed_sources_run_in_threads_not_polls(sqlite_engine: Engine) -> None:
+    stream = SourceConfig(name="firehose", kind="bluesky", params={"mode": "jetstream"})
+    cfg = config(SourceConfig(name="news", kind="rss", url="https://n.example/feed"), stream)
+    started: list[str] = []
+    stopped: list[str] = []
+    running = threading.Event()
+
+    def fake_stream(
+        engine: Engine, source: SourceConfig, ctx: object, stop: threading.Event
+    ) -> None:
+        started.append(source.name)
+        running.set()
+        stop.wait(30)
+        stopped.append(source.name)
+
+    stop = threading.Event()
+    reports: list[object] = []
+
+    def on_pass(report: object) -> None:
+        reports.append(report)
+        assert running.wait(5)
+        stop.set()
+
+    handler, _ = etag_feed()
+    with client(handler) as http:
+        run_forever(
+            sqlite_engine,
+            lambda: cfg,
+            get_settings(),
+            SimulatedClock(NOW),
+            stop=stop,
+            http=http,
+            on_pass=on_pass,
+            max_sleep_s=0.01,
+            run_stream=fake_stream,
+        )
+    assert started == ["firehose"] and stopped == ["firehose"]  # joined on stop
+    report = reports[0]
+    assert [p.source for p in report.polls] == ["news"]  # type: ignore[attr-defined]
+    assert report.streams == ["firehose"]  # type: ignore[attr-defined]
