@@ -59,6 +59,10 @@ def subcommand(argv: list[str]) -> list[str]:
 def test_project_services_run_known_programs() -> None:
     progs = {argv[0] for _, argv in commands()}
     assert progs <= {"earful", "celery", "python"}, progs
+    for where, argv in commands():
+        if argv[0] == "python":
+            assert argv[1] == "-c", where
+            compile(argv[2], where, "exec")  # at least valid Python
     names = set(project_services())
     assert {"migrate", "worker", "beat"} <= names
 
