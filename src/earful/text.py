@@ -38,7 +38,9 @@ _BREAKS = frozenset(
 )
 # Elements whose content is never text a reader sees.
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "svg"})
-_WS = re.compile(r"[ \t\r\f\v\u00a0]+")
+# Runs of [ \t\r\f\v\u00a0] that become one space: those holding anything but a space, and
+# two or more spaces (a lone space is left alone, which keeps plain text cheap).
+_WS_TO_COLLAPSE = re.compile(r"[\t\r\f\v\u00a0][ \t\r\f\v\u00a0]*| [ \t\r\f\v\u00a0]+")
 _NL = re.compile(r"\s*\n\s*")
 # One token of simple markup: a start, end or self-closing tag with quoted attributes (end
 # tags without), or a run of text.
@@ -127,8 +129,9 @@ def _simple_markup_text(markup: str) -> str | None:
 
 def tidy_whitespace(value: str) -> str:
     """Collapse runs of spaces, keep single line breaks between paragraphs."""
-    value = _WS.sub(" ", value)
-    value = _NL.sub("\n", value)
+    value = _WS_TO_COLLAPSE.sub(" ", value)
+    if "\n" in value:
+        value = _NL.sub("\n", value)
     return value.strip()
 
 

@@ -8,6 +8,7 @@ compares every mention (``to_dict()`` and ``extra``) and every problem note.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -521,6 +522,30 @@ def test_html_to_text_fast_path_matches_the_full_parser() -> None:
     for _ in range(20_000):
         markup = random_markup(rng)
         assert html_to_text(markup) == reference_html_to_text(markup), markup
+
+
+def test_tidy_whitespace_matches_collapsing_every_run() -> None:
+    runs, breaks = re.compile(r"[ \t\r\f\v\u00a0]+"), re.compile(r"\s*\n\s*")
+    rng = random.Random(2)
+    pieces = [
+        " ",
+        "  ",
+        "\t",
+        "\r",
+        "\n",
+        "\f",
+        "\v",
+        "\u00a0",
+        "\u2028",
+        "\u3000",
+        "a",
+        "é",
+        "\r\n",
+    ]
+    for _ in range(20_000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        expected = breaks.sub("\n", runs.sub(" ", value)).strip()
+        assert tidy_whitespace(value) == expected, repr(value)
 
 
 def test_html_to_text_plain_and_simple_inputs() -> None:
