@@ -199,3 +199,14 @@ def test_main_loop_escalates_once_and_sends_the_digest_when_due(
     assert digest_rows_by_pass[0] == 0 and digest_rows_by_pass[-1] == 1
     assert [(r.brand, r.day, r.status) for r in runs] == [("Acme", "2026-03-01", "sent")]
     assert len(inbox.messages) == 1
+
+
+def test_latency_bench_delivers_every_sample() -> None:
+    from earful.bench.latency import measure, notify_latency
+
+    values, lost = measure(3)
+    assert len(values) == 3 and lost == 0 and all(v > 0 for v in values)
+    figures = notify_latency(True)
+    assert figures["notify_latency_p50_ms"] is not None
+    assert figures["notify_latency_p99_ms"] >= figures["notify_latency_p50_ms"]
+    assert "20 of 20 samples arrived" in figures["note"]
