@@ -28,6 +28,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,6 +59,8 @@ from earful.sources.http import HttpClient
 logger = logging.getLogger(__name__)
 
 SOURCE = "rss"
+# A polled feed repeats its items (and their dates) on every poll.
+_resolve_date = lru_cache(maxsize=4096)(resolve_date)
 _CLOSED_ITEM = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
 _CLOSED_ROOT = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF|channel)\s*>")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:\-]+)", re.IGNORECASE)
@@ -289,7 +292,7 @@ def _entry_date(entry: Any) -> tuple[datetime | None, str | None]:
         parsed = dict.get(entry, f"{key}_parsed")
         if not raw and parsed is None:
             continue
-        when = resolve_date(raw, parsed)
+        when = _resolve_date(raw, parsed)
         if when is not None:
             return when, None
         return None, f"unparseable date {raw!r}; published_at left null"

@@ -70,6 +70,8 @@ _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _UNSAFE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _AMP_REF = re.compile("&([A-Za-z0-9_]+);")
+_MARKUP_OR_CR = re.compile("[<&\r]")
+_URI_ELEMENTS = frozenset({"link", "href", "id"})
 _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
 
 
@@ -174,7 +176,10 @@ class FeedReader:
         return name
 
     def enter(self, el: ET.Element, *, root: bool = False) -> None:
-        """feedparser's bookkeeping at a start tag: depth, xml:base and xml:lang stacks."""
+        """feedparser's bookkeeping at a start tag: depth, xml:base and xml:lang stacks.
+
+        For a leaf without attributes the stacks change nothing (its base and language are
+        its parent's, and its end restores them), so hot loops only count its depth."""
         self.depth += 1
         lang = None
         if el.attrib:
@@ -245,7 +250,12 @@ class FeedReader:
     def value(self, element: str, raw: str, ctype: str | None = None) -> tuple[str, str]:
         """feedparser's ``pop`` for a text element: (value, its final content type)."""
         output = raw.strip()
-        if element in ("link", "href", "id") and output:
+        if output.isascii() and not _MARKUP_OR_CR.search(output):
+            # The usual case, where every step below leaves the text as it is.
+            if output and element in _URI_ELEMENTS:
+                return fix_encoding(join_url(self.base, output)), ctype or "text/html"
+            return output, ctype or "text/html"
+        if element in _URI_ELEMENTS and output:
             output = join_url(self.base, output)
         if not self.atom and ctype == "text/plain" and looks_like_html(output):
             ctype = "text/html"
@@ -300,10 +310,15 @@ class FeedReader:
         context["title_detail"] = self.detail(ctype, value)
 
     def link(self, el: ET.Element, context: dict[str, Any]) -> None:
-        attrs = self.attrs(el)
-        attrs.setdefault("rel", "alternate")
-        attrs.setdefault("type", "application/atom+xml" if attrs["rel"] == "self" else "text/html")
-        attrs = enforce_href(attrs)
+        if el.attrib:
+            attrs = self.attrs(el)
+            attrs.setdefault("rel", "alternate")
+            attrs.setdefault(
+                "type", "application/atom+xml" if attrs["rel"] == "self" else "text/html"
+            )
+            attrs = enforce_href(attrs)
+        else:
+            attrs = {"rel": "alternate", "type": "text/html"}
         if "href" in attrs:
             attrs["href"] = join_url(self.base, attrs["href"])
         context.setdefault("links", []).append(attrs)
@@ -400,7 +415,11 @@ class FeedReader:
         saved_seen, self.seen, self.in_entry = self.seen, set(), True
         self.title_depth, self.title_depths = -1, None
         for el in item:
-            self.enter(el)
+            leaf = not el.attrib and not len(el)
+            if leaf:  # nothing to track but the depth (see enter)
+                self.depth += 1
+            else:
+                self.enter(el)
             name = self.name(el.tag)
             if name == "title":
                 self.title(el, entry)
@@ -441,7 +460,10 @@ class FeedReader:
                 entry.setdefault("links", []).append(attrs)
             else:
                 self.skip(el, ITEM_SKIPPED)
-            self.exit()
+            if leaf:
+                self.depth -= 1
+            else:
+                self.exit()
         self.seen, self.in_entry = saved_seen, False
         return entry
 
