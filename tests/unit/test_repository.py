@@ -6,12 +6,14 @@ import random
 import string
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from earful import mention_store
 from earful import repository as repo
 from earful.errors import SourceGoneError, TransientSourceError
 from earful.mention import Engagement, RawMention
@@ -298,7 +300,54 @@ def test_canonical_url_shortcut_equals_the_parsed_path() -> None:
         host = "".join(rng.choice(string.ascii_letters + string.digits + ".-") for _ in range(6))
         path = "".join(rng.choice(near_plain) for _ in range(rng.randint(0, 10)))
         urls.append(f"{rng.choice(['http', 'HTTPS'])}://{host}/{path}")
-    plain = sum(repo._PLAIN_URL.fullmatch(u) is not None for u in urls)
+    plain = sum(mention_store._PLAIN_URL.fullmatch(u) is not None for u in urls)
     assert plain > 5_000  # the shortcut is exercised, not just the general path
     for url in urls:
-        assert repo.canonical_url(url) == repo._canonical_url_parsed(url), url
+        assert repo.canonical_url(url) == mention_store._canonical_url_parsed(url), url
+
+
+def _all_rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    tables = ("story", "mention", "mention_brand", "engagement_snapshot")
+    with engine.connect() as conn:
+        return {
+            t: [tuple(r) for r in conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1, 2")]
+            for t in tables
+        }
+
+
+def test_sqlite_driver_path_stores_what_sqlalchemy_stores(tmp_path: Path) -> None:
+    # upsert_mentions writes through the sqlite3 driver on SQLite; fast=False forces the
+    # SQLAlchemy Core statements used on PostgreSQL. Both must leave identical tables.
+    def batch(round_: int) -> list[repo.ScoredMention]:
+        out = []
+        for i in range(40):
+            r = raw(
+                f"{i % 30}",
+                source="rss" if i % 3 else "hackernews",
+                url=None if i % 7 == 0 else f"https://Ex.com/{i % 5}/?utm_source=x&q={i % 4}",
+                likes=None if i % 2 else i + round_,
+                text=f"Acme\x00 {'x' * i} \ud800 {round_}",
+            )
+            r.rating = 4 if i % 4 == 0 else None
+            r.author_followers = i * 10 if i % 5 == 0 else None
+            out.append(scored(r, "Acme", "Globex") if i % 3 == 0 else scored(r))
+        return out
+
+    tables = []
+    reports = []
+    for fast in (True, False):
+        from earful.db import init_db, make_engine
+
+        engine = make_engine(f"sqlite:///{tmp_path / f'{fast}.db'}")
+        init_db(engine)
+        for round_ in range(2):
+            with Session(engine) as s, s.begin():
+                rep = repo.upsert_mentions(
+                    s, batch(round_), now=NOW + timedelta(hours=round_), fast=fast
+                )
+                reports.append((sorted(rep.new_ids), sorted(rep.updated_ids), rep.ids))
+        tables.append(_all_rows(engine))
+        engine.dispose()
+    assert tables[0]["mention"] and tables[0]["engagement_snapshot"]
+    assert tables[0] == tables[1]
+    assert reports[:2] == reports[2:]
