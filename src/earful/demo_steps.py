@@ -134,6 +134,8 @@ def _print_arrival(demo: DemoContext, clock: SimulatedClock, d: Delivery) -> Non
     line.append(f"  risk {p.get('risk')}  {p.get('brand')}  {p.get('source')} ")
     line.append(str(p.get("author") or ""))
     line.append(f"  webhook signature {'valid' if d.valid else 'INVALID'}\n", style="green")
+    if int(p.get("level") or 1) > 1:
+        line.append("      raised: not acknowledged within its SLA (nobody acks in the demo)\n")
     title = p.get("title") or p.get("text") or ""
     line.append(f"      {str(title)[:90]}\n")
     for r in top:
