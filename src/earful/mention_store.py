@@ -147,10 +147,11 @@ def clean_text(value: str | None, limit: int | None = None) -> str | None:
         return None
     if "\x00" in value:
         value = value.replace("\x00", "\ufffd")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", "replace").decode("utf-8")
+    if not value.isascii():  # a lone surrogate is never ASCII
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
     if limit is not None and len(value) > limit:
         value = value[:limit]
     return value
@@ -362,13 +363,14 @@ def upsert_stories(session: Session, *, urls: Iterable[str], now: datetime) -> d
     return _Writer(session, fast=True).stories(sorted(set(urls)), ensure_utc(now))
 
 
-def _mention_row(item: ScoredMention, story_id: int | None, now: datetime) -> Row:
+def _mention_row(
+    key: tuple[str, str], item: ScoredMention, story_id: int | None, now: datetime
+) -> Row:
     raw = item.raw
     score = item.score
     eng = raw.engagement
     return (
-        clean_key(raw.source, 40),
-        clean_key(raw.external_id, 500),
+        *key,
         clean_text(item.source_name, 200),
         clean_text(raw.url),
         clean_text(raw.title, 10_000),
@@ -420,7 +422,7 @@ def upsert_mentions(
     canon = {key: canonical_url(item.raw.url) for key, item in unique.items()}
     story_ids = writer.stories(sorted({u for u in canon.values() if u}), now)
 
-    rows = [_mention_row(unique[k], story_ids.get(canon[k] or "", None), now) for k in keys]
+    rows = [_mention_row(k, unique[k], story_ids.get(canon[k] or "", None), now) for k in keys]
     ids: dict[tuple[str, str], int] = {}
     new: set[tuple[str, str]] = set()
     for source, ext, mid, updated_at in writer.mentions(rows):

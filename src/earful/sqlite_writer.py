@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import DateTime, Table
 from sqlalchemy.engine import Dialect
 
 logger = logging.getLogger(__name__)
@@ -43,9 +43,12 @@ class TableWriter:
         returning: Sequence[str] = (),
     ) -> None:
         self.columns = tuple(columns)
-        procs = [table.c[c].type._cached_bind_processor(dialect) for c in self.columns]
-        self._procs: list[tuple[int, Callable[[Any], Any]]] = [
-            (i, p) for i, p in enumerate(procs) if p is not None
+        types = [table.c[c].type for c in self.columns]
+        procs = [t._cached_bind_processor(dialect) for t in types]
+        # (position, processor, memoize by identity): a batch repeats the same datetime object
+        # (its fetch time) in every row, and formatting one costs more than a dict lookup
+        self._procs: list[tuple[int, Callable[[Any], Any], bool]] = [
+            (i, p, isinstance(types[i], DateTime)) for i, p in enumerate(procs) if p is not None
         ]
         self._head = (
             f"INSERT INTO {_quote(table.name)} ({', '.join(map(_quote, self.columns))}) VALUES "
@@ -60,10 +63,19 @@ class TableWriter:
         if not self._procs:
             return list(rows)
         out: list[Any] = []
+        memo: dict[int, tuple[Any, Any]] = {}
         for row in rows:
             values = list(row)
-            for i, proc in self._procs:
-                values[i] = proc(values[i])
+            for i, proc, by_identity in self._procs:
+                value = values[i]
+                if not by_identity:
+                    values[i] = proc(value)
+                    continue
+                hit = memo.get(id(value))
+                if hit is None:
+                    # the value is kept in the entry, so its id cannot be reused meanwhile
+                    hit = memo[id(value)] = (value, proc(value))
+                values[i] = hit[1]
             out.append(values)
         return out
 
