@@ -42,6 +42,14 @@ _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "
 # two or more spaces (a lone space is left alone, which keeps plain text cheap).
 _WS_TO_COLLAPSE = re.compile(r"[\t\r\f\v\u00a0][ \t\r\f\v\u00a0]*| [ \t\r\f\v\u00a0]+")
 _NL = re.compile(r"\s*\n\s*")
+_SIMPLE_DOCUMENT = re.compile(
+    r"""(?:[^<]++|</[A-Za-z][A-Za-z0-9]*\s*>"""
+    r"""|<[A-Za-z][A-Za-z0-9]*(?:\s+[A-Za-z][-A-Za-z0-9_:]*\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*\s*/?>)*+"""
+)
+_SKIP_NAMES, _BREAK_NAMES = "|".join(sorted(_SKIP)), "|".join(sorted(_BREAKS))
+_SKIP_TAG = re.compile(rf"</?(?:{_SKIP_NAMES})(?=[\s/>])", re.IGNORECASE)
+_BREAK_TAG = re.compile(rf"</?(?:{_BREAK_NAMES})(?=[\s/>])[^>]*>", re.IGNORECASE)
+_OTHER_TAG = re.compile(r"<[^>]*>")
 # One token of simple markup: a start, end or self-closing tag with quoted attributes (end
 # tags without), or a run of text.
 _SIMPLE_TOKEN = re.compile(
@@ -88,6 +96,9 @@ def html_to_text(markup: str | None) -> str:
         return ""
     if "<" not in markup and "&" not in markup:
         return tidy_whitespace(markup)
+    if "&" not in markup and _SIMPLE_DOCUMENT.fullmatch(markup) and not _SKIP_TAG.search(markup):
+        # Tags only, no references: each break tag is a line break, other tags vanish.
+        return tidy_whitespace(_OTHER_TAG.sub("", _BREAK_TAG.sub("\n", markup)))
     simple = _simple_markup_text(markup)
     if simple is not None:
         return tidy_whitespace(simple)
@@ -129,7 +140,9 @@ def _simple_markup_text(markup: str) -> str | None:
 
 def tidy_whitespace(value: str) -> str:
     """Collapse runs of spaces, keep single line breaks between paragraphs."""
-    value = _WS_TO_COLLAPSE.sub(" ", value)
+    # Whitespace at the ends goes anyway; dropping it first spares the line-break pass
+    # for text that only starts or ends with a break.
+    value = _WS_TO_COLLAPSE.sub(" ", value.strip())
     if "\n" in value:
         value = _NL.sub("\n", value)
     return value.strip()
