@@ -528,21 +528,8 @@ def test_html_to_text_fast_path_matches_the_full_parser() -> None:
 def test_tidy_whitespace_matches_collapsing_every_run() -> None:
     runs, breaks = re.compile(r"[ \t\r\f\v\u00a0]+"), re.compile(r"\s*\n\s*")
     rng = random.Random(2)
-    pieces = [
-        " ",
-        "  ",
-        "\t",
-        "\r",
-        "\n",
-        "\f",
-        "\v",
-        "\u00a0",
-        "\u2028",
-        "\u3000",
-        "a",
-        "é",
-        "\r\n",
-    ]
+    pieces = [" ", "  ", "\t", "\r", "\n", "\f", "\v", "\u00a0", "\u2028", "\u3000", "\x1c",
+              "\x85", "a", "é", "\r\n", "x y"]  # fmt: skip
     for _ in range(20_000):
         value = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
         expected = breaks.sub("\n", runs.sub(" ", value)).strip()
