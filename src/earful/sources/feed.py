@@ -40,7 +40,6 @@ from earful.mention import RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState
 from earful.sources.feed_dates import resolve_date
 from earful.sources.feed_encoding import transcode_to_utf8
-from earful.sources.feed_fast import read_feed
 from earful.sources.feed_fields import (
     MAX_TEXT_CHARS,
     absolute_url,
@@ -57,6 +56,11 @@ from earful.sources.feed_json import is_json_feed, parse_json_feed
 from earful.sources.http import HttpClient
 
 logger = logging.getLogger(__name__)
+
+try:  # the fast reader leans on feedparser internals; should they move, feedparser reads all
+    from earful.sources import feed_fast as _feed_fast
+except ImportError:  # pragma: no cover - depends on the installed feedparser
+    _feed_fast = None  # type: ignore[assignment]
 
 SOURCE = "rss"
 # A polled feed repeats its items (and their dates) on every poll.
@@ -113,8 +117,8 @@ class _Document:
 def _read_document(body: bytes, url: str | None, *, fast: bool = True) -> _Document:
     """The fast reader for plain RSS 2.0 / Atom 1.0 (same result, ~50x cheaper), else
     feedparser. ``body`` is UTF-8."""
-    if fast:
-        quick = read_feed(body, url=url)
+    if fast and _feed_fast is not None:
+        quick = _feed_fast.read_feed(body, url=url)
         if quick is not None:
             return _Document(quick.version, quick.feed, quick.entries)
     headers = {"content-type": "application/xml; charset=utf-8"}
