@@ -5,7 +5,8 @@ Guitars", served over local HTTP and played through the real main loop on a simu
 YouTube Data API and JSON Feeds, answering as of the simulated time) and a signed-webhook
 receiver, then runs ``loop.run_pass`` — the exact pass of ``earful run``: poll, engagement
 re-polls, risk and SLA, outbox delivery, due digests — once per simulated hour from
-2009-07-05 00:00 UTC to the end of the last demo day (2009-07-09, America/Chicago). The first
+2009-07-05 00:00 UTC to the end of the last demo day (2009-07-09, America/Chicago), with the
+bundled quiet day (ordinary complaints and praise) moved into the same days. The first
 pass catches up on the month of mentions since 2009-06-09 (``demo_data/united_month.jsonl``:
 complaints, praise, a recurring lost-bag theme at O'Hare, a one-off outage spike, a hostile
 ``<script>`` mention); one feed answers 503 all along (a blind spot the digest must show).
@@ -76,6 +77,22 @@ def month_feeds() -> dict[str, list[FeedItem]]:
     return feeds
 
 
+def quiet_background() -> list[dict[str, Any]]:
+    """The bundled quiet day (ordinary complaints and praise, nothing spreading), moved to
+    start on 2009-07-05 in the middle of the UBG play: it must not escalate."""
+    from earful.replay import load_scenario
+
+    events = load_scenario("quiet_day")
+    shift = PLAY_FROM + timedelta(hours=6) - events[0]["_at"]
+    out = []
+    for ev in events:
+        moved = dict(ev, id=f"quiet-{ev['id']}", _at=ev["_at"] + shift)
+        if ev.get("_published") is not None:
+            moved["_published"] = ev["_published"] + shift
+        out.append(moved)
+    return out
+
+
 def live_config(base: AppConfig, world_url: str, hook_url: str) -> AppConfig:
     """The demo brands, the world's sources, and escalations routed to console + webhook."""
     sources = [
@@ -117,7 +134,14 @@ def live_config(base: AppConfig, world_url: str, hook_url: str) -> AppConfig:
     # The loop's digest step would record a digest_run per simulated day (and warn that
     # nobody receives it); the demo writes its digest itself, for the last day.
     digest = base.digest.model_copy(update={"enabled": False})
-    return base.model_copy(update={"sources": sources, "escalation": escalation, "digest": digest})
+    # The demo's Mastodon instance carries the scenarios' tweets, blog and forum posts: judge
+    # their engagement against the twitter baseline they were written for.
+    baselines = dict(base.risk.baselines)
+    baselines["mastodon"] = baselines.get("twitter", baselines.get("default", 2.0))
+    risk = base.risk.model_copy(update={"baselines": baselines})
+    return base.model_copy(
+        update={"sources": sources, "escalation": escalation, "digest": digest, "risk": risk}
+    )
 
 
 def _feed_map(month: dict[str, list[FeedItem]]) -> dict[str, list[FeedItem]]:
@@ -153,7 +177,8 @@ def play_live(demo: DemoContext) -> None:
 
     demo.console.rule("[bold]3. United Breaks Guitars, live over local HTTP (simulated clock)")
     end = play_end()
-    events = [e for e in load_scenario("ubg") if e["_at"] < end]
+    events = [e for e in [*load_scenario("ubg"), *quiet_background()] if e["_at"] < end]
+    events.sort(key=lambda e: e["_at"])
     clock = SimulatedClock(PLAY_FROM)
     secret = secrets.token_hex(16)
     arrivals: list[Delivery] = []

@@ -48,6 +48,8 @@ def test_escalations_are_printed_with_levels_and_reasons(demo_run: tuple[Path, s
     first = out.index("LEVEL 1 (service lead)")
     block = out[first : first + 1500]
     assert "United Breaks Guitars" in block
+    # the quiet background played alongside never escalates: one incident, raised twice
+    assert out.count("LEVEL 1 (") == 1
     assert re.search(r"· (forecast|velocity|negativity|severity) \+\d", block)
     # the console channel's own notification text arrived too
     assert "[Earful L1] United Airlines" in out
