@@ -18,12 +18,23 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, Table
+from sqlalchemy import DateTime, Float, Table
 from sqlalchemy.engine import Dialect
 
 logger = logging.getLogger(__name__)
 
 Row = tuple[Any, ...]
+
+
+_ALWAYS, _MEMO, _UNLESS_FLOAT = 0, 1, 2
+
+
+def _how(type_: Any) -> int:
+    if isinstance(type_, DateTime):
+        return _MEMO
+    if isinstance(type_, Float) and not type_.asdecimal:
+        return _UNLESS_FLOAT
+    return _ALWAYS
 
 
 def _quote(name: str) -> str:
@@ -45,10 +56,12 @@ class TableWriter:
         self.columns = tuple(columns)
         types = [table.c[c].type for c in self.columns]
         procs = [t._cached_bind_processor(dialect) for t in types]
-        # (position, processor, memoize by identity): a batch repeats the same datetime object
-        # (its fetch time) in every row, and formatting one costs more than a dict lookup
-        self._procs: list[tuple[int, Callable[[Any], Any], bool]] = [
-            (i, p, isinstance(types[i], DateTime)) for i, p in enumerate(procs) if p is not None
+        # (position, processor, how): a batch repeats the same datetime object (its fetch
+        # time) in every row, and formatting one costs more than a dict lookup (_MEMO); a
+        # float column's processor is float(), which gives a float or None back as it is
+        # (_UNLESS_FLOAT).
+        self._procs: list[tuple[int, Callable[[Any], Any], int]] = [
+            (i, p, _how(types[i])) for i, p in enumerate(procs) if p is not None
         ]
         self._head = (
             f"INSERT INTO {_quote(table.name)} ({', '.join(map(_quote, self.columns))}) VALUES "
@@ -66,10 +79,14 @@ class TableWriter:
         memo: dict[int, tuple[Any, Any]] = {}
         for row in rows:
             values = list(row)
-            for i, proc, by_identity in self._procs:
+            for i, proc, how in self._procs:
                 value = values[i]
-                if not by_identity:
+                if how == _ALWAYS:
                     values[i] = proc(value)
+                    continue
+                if how == _UNLESS_FLOAT:
+                    if value is not None and type(value) is not float:
+                        values[i] = proc(value)
                     continue
                 hit = memo.get(id(value))
                 if hit is None:
