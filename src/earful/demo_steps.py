@@ -328,6 +328,10 @@ def write_digest(demo: DemoContext) -> None:
         demo.results["reproduce"] = command
         demo.console.print(Text("the same page from the kept database:"))
         demo.console.print(Text(f"  {command}"), soft_wrap=True)
+    else:
+        demo.console.print(
+            Text("(the database was thrown away: `earful demo --keep DIR` keeps it)", style="dim")
+        )
 
 
 def describe(results: dict[str, Any]) -> str:
