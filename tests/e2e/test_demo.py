@@ -32,6 +32,13 @@ def earful(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def same_page(a: str, b: str) -> bool:
+    def strip(page: str) -> str:
+        return re.sub(r"[Gg]enerated[^<]*", "", page)
+
+    return strip(a) == strip(b)
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("demo")
@@ -96,5 +103,8 @@ def test_kept_database_reproduces_the_digest(demo_run: tuple[Path, str]) -> None
     result = earful(*args, cwd=root)
     assert result.returncode == 0, result.stderr[-2000:]
     again = (root / "again.html").read_text(encoding="utf-8")
-    assert again == (root / "out" / "digest.html").read_text(encoding="utf-8")
+    first = (root / "out" / "digest.html").read_text(encoding="utf-8")
+    # only a "generated at" stamp, if the page ever shows one, may differ
+    assert same_page(again, first)
+    assert "baggage claim" in again
     assert (root / "keep" / "earful.db").is_file()
