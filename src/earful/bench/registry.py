@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from earful.bench import distributed, figures, services
+from earful.bench import distributed, figures, latency, services
 from earful.bench.run import Bench
-from earful.notify import latency
 
 BENCHES: list[Bench] = [
     Bench("worst_text", ("worst_text_ms",), figures.worst_text),
@@ -12,7 +11,7 @@ BENCHES: list[Bench] = [
     Bench("ingest", ("ingest_per_s", "vader_alone_per_s", "ingest_ratio"), figures.ingest),
     Bench("repoll", ("repoll_body_bytes",), figures.repoll),
     Bench("memory", ("peak_rss_100k_mb",), figures.peak_rss),
-    Bench("notify", ("notify_latency_p50_ms", "notify_latency_p99_ms"), latency.bench),
+    Bench("notify", ("notify_latency_p50_ms", "notify_latency_p99_ms"), latency.notify_latency),
     Bench("ubg", ("ubg_lead_hours",), services.ubg),
     Bench("firehose", ("firehose_posts_per_s", "firehose_max_lag_s"), services.firehose),
     Bench(
