@@ -13,6 +13,7 @@ the runner after the commit.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections import Counter
@@ -100,6 +101,11 @@ class PipelineContext:
     # Run by the runner after each committed batch, in order; a failing hook is logged and
     # never loses the batch (the rows are committed already). Enqueue follow-up work here.
     after_batch: list[AfterBatchHook] = field(default_factory=list)
+    # stages_for's cache by source name, with the (config, matcher, analyzer) they were built
+    # from: replacing one of those rebuilds them
+    stages: dict[str | None, tuple[tuple[Any, ...], list[Stage]]] = field(
+        default_factory=dict, repr=False
+    )
 
 
 @dataclass(slots=True)
@@ -138,12 +144,21 @@ def allowed_brands(config: AppConfig, restrict: Sequence[str] | None) -> set[str
     return allowed
 
 
-def _match_doc(raw: RawMention) -> Any:
+@functools.cache
+def _doc_factory() -> Callable[[RawMention], Any]:
+    # resolved once: an import lookup per post costs as much as building the document
     matching = importlib.import_module("earful.matching")
-    from_mention = getattr(matching.MatchDoc, "from_mention", None)
+    from_mention: Callable[[RawMention], Any] | None = getattr(
+        matching.MatchDoc, "from_mention", None
+    )
     if from_mention is not None:
-        return from_mention(_analysable(raw))
-    return matching.MatchDoc(raw.text, title=raw.title, author=raw.author, url=raw.url)
+        return from_mention
+    doc = matching.MatchDoc
+    return lambda raw: doc(raw.text, title=raw.title, author=raw.author, url=raw.url)
+
+
+def _match_doc(raw: RawMention) -> Any:
+    return _doc_factory()(_analysable(raw))
 
 
 def _analysable(raw: RawMention) -> RawMention:
@@ -227,18 +242,29 @@ class ScoreSentiment:
 
     def __init__(self, analyzer: AnalyzerLike, config: AppConfig) -> None:
         self.analyzer = analyzer
-        self.names = mask_names(config.brands)
+        names = mask_names(config.brands)
+        # An analyzer built for these names (build_context) masks them already: passing them
+        # again per call would only make it merge and look up a longer list each time.
+        built_for = getattr(analyzer, "names", None)
+        self.names: Sequence[str] = () if _same_names(built_for, names) else names
 
     def process(self, batch: list[Item], rejected: Counter[str]) -> list[Item]:
+        score = self.analyzer.score
+        names = self.names
         for item in batch:
             raw = item.raw
-            item.score = self.analyzer.score(
-                raw.text[:MAX_ANALYSED_CHARS],
+            text = raw.text
+            item.score = score(
+                text if len(text) <= MAX_ANALYSED_CHARS else text[:MAX_ANALYSED_CHARS],
                 title=raw.title,
                 rating=raw.rating,
-                names=self.names,
+                names=names,
             )
         return batch
+
+
+def _same_names(built_for: object, names: Sequence[str]) -> bool:
+    return isinstance(built_for, tuple) and set(built_for) >= set(names)
 
 
 def sanitize(raws: Sequence[RawMention], rejected: Counter[str]) -> list[RawMention]:
@@ -255,13 +281,21 @@ def sanitize(raws: Sequence[RawMention], rejected: Counter[str]) -> list[RawMent
 
 
 def stages_for(ctx: PipelineContext, *, source_name: str | None) -> list[Stage]:
+    """The stages for a batch of ``source_name``, built once per context and source (they
+    keep no state between batches)."""
+    parts = (ctx.config, ctx.matcher, ctx.analyzer)
+    cached = ctx.stages.get(source_name)
+    if cached is not None and all(a is b for a, b in zip(cached[0], parts, strict=True)):
+        return cached[1]
     source = ctx.config.source(source_name) if source_name else None
     restrict = source.brands if source is not None else None
-    return [
+    stages: list[Stage] = [
         MatchBrands(ctx.matcher, ctx.config, restrict=restrict),
         Dedupe(),
         ScoreSentiment(ctx.analyzer, ctx.config),
     ]
+    ctx.stages[source_name] = (parts, stages)
+    return stages
 
 
 # --------------------------------------------------------------------------- entry points

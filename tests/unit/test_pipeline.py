@@ -21,9 +21,11 @@ from earful.pipeline import (
     ScoreSentiment,
     allowed_brands,
     build_context,
+    mask_names,
     process_batch,
     register_after_batch,
     sanitize,
+    stages_for,
 )
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -105,6 +107,29 @@ def test_sentiment_stage_masks_brand_names() -> None:
     assert items[0].score == "score"
     assert seen["title"] == "T" and seen["rating"] == 2.0
     assert {"Acme", "ACME Corp", "Globex"} <= set(seen["names"])  # type: ignore[call-overload]
+
+
+def test_sentiment_stage_scores_as_if_it_passed_the_names() -> None:
+    # An analyzer built for the config's names (build_context) is not given them again per
+    # call; the scores are those of an explicit call with the names.
+    cfg = config()
+    ctx = build_context(cfg, SimulatedClock(NOW))
+    stage = ScoreSentiment(ctx.analyzer, cfg)
+    assert stage.names == ()
+    texts = ["ACME Corp is great, Globex is awful", "#acme love it", "acme broke it 😡"]
+    items = stage.process([Item(raw(str(i), t)) for i, t in enumerate(texts)], Counter())
+    names = mask_names(cfg.brands)
+    for item, text in zip(items, texts, strict=True):
+        assert item.score == ctx.analyzer.score(text, names=names)
+
+
+def test_stages_are_rebuilt_when_the_context_changes() -> None:
+    ctx = build_context(config(), SimulatedClock(NOW))
+    first = stages_for(ctx, source_name="feed")
+    assert stages_for(ctx, source_name="feed") is first
+    ctx.matcher = FakeMatcher(["Acme"])
+    again = stages_for(ctx, source_name="feed")
+    assert again is not first and again[0].matcher is ctx.matcher  # type: ignore[attr-defined]
 
 
 def test_sanitize_drops_items_without_id_and_cleans_nul() -> None:
