@@ -48,7 +48,8 @@ _PLAIN_URL = re.compile(
 _STABLE_TAG_NAMES = (
     "a abbr b big blockquote br cite code dd del dfn div dl dt em figcaption figure font "
     "h1 h2 h3 h4 h5 h6 hr i img ins kbd li ol p pre q s samp small span strike strong sub "
-    "sup table tbody td tfoot th thead tr tt u ul var"
+    "sup table tbody td tfoot th thead tr tt u ul var article aside section header footer "
+    "nav time caption"
 )
 _STABLE_TAGS = frozenset(_STABLE_TAG_NAMES.split()) & frozenset(_HTMLSanitizer.acceptable_elements)
 _VOID_TAGS = frozenset({"br", "hr", "img"})
@@ -141,7 +142,7 @@ def is_text_stable_html(markup: str) -> bool:
             if tag not in _STABLE_TAGS:
                 return False
             if tag in _VOID_TAGS:
-                if closing or (self_closing and attrs):
+                if closing:  # </br> is a line break to html_to_text, dropped by the sanitizer
                     return False
             elif self_closing or (closing and attrs):
                 return False
