@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import DateTime, Float, Table
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 logger = logging.getLogger(__name__)
 
@@ -105,14 +107,29 @@ class TableWriter:
     def insert_many(self, conn: sqlite3.Connection, rows: Sequence[Row]) -> None:
         """One prepared statement run for every row (rows ``RETURNING`` would give are lost)."""
         if rows:
-            conn.executemany(self._multi_sql(1), self._process(rows))
+            sql = self._multi_sql(1)
+            with _as_sqlalchemy_error(sql):
+                conn.executemany(sql, self._process(rows))
 
     def insert_returning(self, conn: sqlite3.Connection, rows: Sequence[Row]) -> list[Row]:
         """One multi-row ``INSERT ... RETURNING``: the rows the statement inserted or updated."""
         if not rows:
             return []
         params = [v for values in self._process(rows) for v in values]
-        return conn.execute(self._multi_sql(len(rows)), params).fetchall()
+        sql = self._multi_sql(len(rows))
+        with _as_sqlalchemy_error(sql):
+            return conn.execute(sql, params).fetchall()
+
+
+@contextmanager
+def _as_sqlalchemy_error(sql: str) -> Iterator[None]:
+    """Driver errors surface as SQLAlchemy's (``OperationalError``...), as they would through
+    SQLAlchemy: ``run_in_transaction`` retries "database is locked" and maps the rest. The
+    parameters (mention text) stay out of the message."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True) from exc
 
 
 class SqliteMentionWriter:
@@ -159,5 +176,6 @@ class SqliteMentionWriter:
         )
 
     def select_stories(self, conn: sqlite3.Connection, urls: Sequence[str]) -> list[Row]:
-        marks = "(" + ", ".join("?" * len(urls)) + ")"
-        return conn.execute(self.story_select + marks, list(urls)).fetchall()
+        sql = self.story_select + "(" + ", ".join("?" * len(urls)) + ")"
+        with _as_sqlalchemy_error(sql):
+            return conn.execute(sql, list(urls)).fetchall()

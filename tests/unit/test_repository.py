@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 import string
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from earful import mention_store
@@ -351,3 +353,31 @@ def test_sqlite_driver_path_stores_what_sqlalchemy_stores(tmp_path: Path) -> Non
     assert tables[0]["mention"] and tables[0]["engagement_snapshot"]
     assert tables[0] == tables[1]
     assert reports[:2] == reports[2:]
+
+
+def test_a_locked_database_is_reported_like_sqlalchemy_reports_it(tmp_path: Path) -> None:
+    # The driver-level path maps sqlite3 errors to SQLAlchemy's, so run_in_transaction still
+    # retries "database is locked" and then raises StorageError (not a bare sqlite3 error).
+    from sqlalchemy import create_engine
+
+    from earful.db import init_db, run_in_transaction
+    from earful.errors import StorageError
+
+    path = tmp_path / "locked.db"
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05})
+    init_db(engine)
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageError, match="database is locked") as info:
+            run_in_transaction(
+                engine,
+                lambda s: repo.upsert_mentions(s, [scored(raw("1"))], now=NOW),
+                attempts=2,
+                pause_s=0.01,
+            )
+        assert isinstance(info.value.__cause__, OperationalError)
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
