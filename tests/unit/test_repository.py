@@ -381,3 +381,15 @@ def test_a_locked_database_is_reported_like_sqlalchemy_reports_it(tmp_path: Path
         holder.rollback()
         holder.close()
         engine.dispose()
+
+
+def test_driver_level_writes_roll_back_with_the_callers_transaction(
+    sqlite_engine: Engine,
+) -> None:
+    with pytest.raises(RuntimeError), Session(sqlite_engine) as s, s.begin():
+        repo.upsert_mentions(s, [scored(raw("1", likes=3))], now=NOW)
+        assert count(s, Mention) == 1  # visible inside the transaction
+        raise RuntimeError("the caller fails after the write")
+    with Session(sqlite_engine) as s:
+        assert count(s, Mention) == 0 and count(s, Story) == 0
+        assert count(s, MentionBrand) == 0 and count(s, EngagementSnapshot) == 0
