@@ -163,6 +163,9 @@ class BrandMatcher:
         self._by_anchor = by_anchor
         self._anchor_keys = frozenset(by_anchor)
         self._flags = ("author" in fields, "site" in fields, "lang" in fields)
+        # title keys are read only by title: terms; building the set costs as much as the
+        # body's when no query asks
+        self._title_keys = "title" in fields
 
     def match(self, doc: MatchDoc, only: Collection[str] | None = None) -> list[str]:
         """Names of the brands (in config order) any of whose queries match ``doc``.
@@ -176,7 +179,7 @@ class BrandMatcher:
         candidates = set(self._unanchored)
         for key in hits:
             candidates.update(self._by_anchor[key])
-        d = DocIndex(set(tokens), set(title_tokens), texts)
+        d = DocIndex(set(tokens), set(title_tokens) if self._title_keys else frozenset(), texts)
         matched: set[int] = set()
         for qid in sorted(candidates):
             b = self._brand_of[qid]
