@@ -201,9 +201,15 @@ class MatchBrands:
         return kept
 
 
+# Kinds whose mentions share the URL of the page they sit on (the reviews of one jsonld page):
+# for them only the id tells two mentions apart.
+SHARED_URL_KINDS = frozenset({"jsonld"})
+
+
 class Dedupe:
     """Drops repeats inside one batch: the same (source, external id), or the same canonical
-    URL from the same source (feeds that list one article twice under two ids)."""
+    URL from the same source (feeds that list one article twice under two ids) — except for
+    :data:`SHARED_URL_KINDS`."""
 
     name = "dedupe"
 
@@ -213,7 +219,7 @@ class Dedupe:
         kept: list[Item] = []
         for item in batch:
             key = (item.raw.source, item.raw.external_id)
-            url = canonical_url(item.raw.url)
+            url = None if item.raw.source in SHARED_URL_KINDS else canonical_url(item.raw.url)
             url_key = (item.raw.source, url) if url else None
             if key in seen_ids or (url_key is not None and url_key in seen_urls):
                 rejected["duplicate"] += 1

@@ -93,6 +93,18 @@ def test_dedupe_by_id_and_canonical_url() -> None:
     assert rejected == Counter(duplicate=2)
 
 
+def test_dedupe_keeps_distinct_reviews_of_one_page() -> None:
+    page = "https://shop.example/p/1"
+    reviews = [
+        RawMention(source="jsonld", external_id=f"{page}#review-{n}", url=page, text=f"r{n}")
+        for n in (1, 2, 1)
+    ]
+    rejected: Counter[str] = Counter()
+    kept = Dedupe().process([Item(r) for r in reviews], rejected)
+    assert [i.raw.external_id for i in kept] == [f"{page}#review-1", f"{page}#review-2"]
+    assert rejected == Counter(duplicate=1)
+
+
 def test_sentiment_stage_masks_brand_names() -> None:
     seen: dict[str, object] = {}
 
