@@ -129,6 +129,19 @@ def build_lexicon(
 def _words_pattern(terms: Iterable[str]) -> str:
     # longest first, so "thanks a lot for nothing" wins over shorter overlapping terms
     alts = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
+    if not all(t.lstrip()[0].isascii() for t in alts):
+        return _flat_pattern(alts)
+    # The same alternatives grouped by first character, in the same order inside each group:
+    # the regex engine then tries one group per position instead of every term. Identical
+    # matches: only terms whose first characters match the same text character compete at a
+    # position, and (for ASCII first characters, case-insensitively) those share a group.
+    groups: dict[str, list[str]] = {}
+    for t in alts:
+        groups.setdefault(t.lstrip()[0].lower(), []).append(t)
+    return "|".join(f"(?:{_flat_pattern(ts)})" for ts in groups.values())
+
+
+def _flat_pattern(alts: Iterable[str]) -> str:
     return "|".join(r"\s+".join(re.escape(w) for w in t.split()) for t in alts)
 
 
