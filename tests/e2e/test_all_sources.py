@@ -408,6 +408,14 @@ def test_every_source_polled_then_engagement_grows_sqlite(
     )
     assert {r.n for r in per_mention if r.source in REFRESHED_KINDS} == {3}
 
+    # Past the poll interval (15m) every source is polled again: all healthy, nothing new.
+    stored = rows(engine, "select count(*) as n from mention")[0].n
+    clock.advance(STEP)
+    third = main_pass(engine, config, http, clock)
+    assert sorted(p.kind for p in third.polls) == sorted(KINDS)
+    assert [p.source for p in third.polls if not p.ok or p.new] == []
+    assert rows(engine, "select count(*) as n from mention")[0].n == stored
+
 
 @pytest.mark.integration
 def test_every_source_polled_postgres(
