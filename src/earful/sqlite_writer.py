@@ -54,8 +54,14 @@ class TableWriter:
         columns: Sequence[str],
         conflict: str,
         returning: Sequence[str] = (),
+        *,
+        per_row: bool = False,
     ) -> None:
+        """``per_row``: ``insert_returning`` runs one prepared statement per row rather than
+        one multi-row statement (which SQLite parses anew for each batch size): faster for
+        wide rows (mentions), slower for narrow ones (stories), as measured."""
         self.columns = tuple(columns)
+        self.per_row = per_row
         types = [table.c[c].type for c in self.columns]
         procs = [t._cached_bind_processor(dialect) for t in types]
         # (position, processor, how): a batch repeats the same datetime object (its fetch
@@ -112,9 +118,17 @@ class TableWriter:
                 conn.executemany(sql, self._process(rows))
 
     def insert_returning(self, conn: sqlite3.Connection, rows: Sequence[Row]) -> list[Row]:
-        """One multi-row ``INSERT ... RETURNING``: the rows the statement inserted or updated."""
+        """The rows ``RETURNING`` gives for the rows inserted or updated."""
         if not rows:
             return []
+        if self.per_row:
+            sql = self._multi_sql(1)
+            out: list[Row] = []
+            execute = conn.execute
+            with _as_sqlalchemy_error(sql):
+                for values in self._process(rows):
+                    out.extend(execute(sql, values).fetchall())
+            return out
         params = [v for values in self._process(rows) for v in values]
         sql = self._multi_sql(len(rows))
         with _as_sqlalchemy_error(sql):
@@ -161,6 +175,7 @@ class SqliteMentionWriter:
             mention_columns,
             f"ON CONFLICT (source, external_id) DO UPDATE SET {sets}",
             ("source", "external_id", "id", "updated_at"),
+            per_row=True,
         )
         self.brands = TableWriter(
             dialect,
