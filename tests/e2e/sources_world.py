@@ -372,9 +372,12 @@ class World:
 
         def grown(view: dict[str, Any]) -> dict[str, Any]:
             view = copy.deepcopy(view)
-            for count in ("likeCount", "repostCount", "replyCount", "quoteCount"):
-                if count in view:
-                    view[count] = grow(view[count], self.gen)
+            # The AppView hydrates a quoted post (embed viewRecord) with its live counts too.
+            embedded = view.get("embed", {}).get("record", {})
+            for node in (view, embedded):
+                for count in ("likeCount", "repostCount", "replyCount", "quoteCount"):
+                    if isinstance(node.get(count), int):
+                        node[count] = grow(node[count], self.gen)
             return view
 
         def session(request: httpx.Request) -> httpx.Response:
