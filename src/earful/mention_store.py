@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session
@@ -165,6 +165,11 @@ def clean_key(value: str, limit: int) -> str:
         return value
     digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
     return value[: limit - 33] + "#" + digest
+
+
+def mention_key(raw: RawMention) -> tuple[str, str]:
+    """(source, external_id) as stored: the unique key of a mention."""
+    return clean_key(raw.source, 40), clean_key(raw.external_id, 500)
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -412,8 +417,7 @@ def upsert_mentions(
     # Last occurrence of a key wins: one row may not be touched twice by one ON CONFLICT.
     unique: dict[tuple[str, str], ScoredMention] = {}
     for item in items:
-        key = (clean_key(item.raw.source, 40), clean_key(item.raw.external_id, 500))
-        unique[key] = item
+        unique[mention_key(item.raw)] = item
     report = UpsertReport()
     if not unique:
         return report
@@ -437,6 +441,56 @@ def upsert_mentions(
     new_keys = [k for k in keys if k in new]
     writer.snapshots(_snapshot_rows([(ids[k], unique[k].raw) for k in new_keys], now))
     return report
+
+
+def stored_keys(session: Session, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of ``keys`` (see :func:`mention_key`) already stored."""
+    table = _table(Mention)
+    by_source: dict[str, list[str]] = {}
+    for source, ext in set(keys):
+        by_source.setdefault(source, []).append(ext)
+    found: set[tuple[str, str]] = set()
+    conn = session.connection()
+    for source, exts in by_source.items():
+        for part in chunks(exts):
+            rows = conn.execute(
+                select(table.c.external_id).where(
+                    table.c.source == source, table.c.external_id.in_(part)
+                )
+            )
+            found.update((source, ext) for (ext,) in rows)
+    return found
+
+
+def update_sentiment(session: Session, *, scores: dict[int, ScoreLike]) -> None:
+    """Set the sentiment of stored mentions by id (a mention stored without a score)."""
+    table = _table(Mention)
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("mid"))
+        .values(
+            sentiment_neg=bindparam("neg"),
+            sentiment_neu=bindparam("neu"),
+            sentiment_pos=bindparam("pos"),
+            sentiment_compound=bindparam("compound"),
+            raw_compound=bindparam("raw"),
+            sentiment_label=bindparam("label"),
+        )
+    )
+    params = [
+        {
+            "mid": mid,
+            "neg": sc.neg,
+            "neu": sc.neu,
+            "pos": sc.pos,
+            "compound": sc.compound,
+            "raw": sc.raw_compound,
+            "label": sc.label,
+        }
+        for mid, sc in scores.items()
+    ]
+    if params:
+        session.connection().execute(stmt, params)
 
 
 def _brand_rows(

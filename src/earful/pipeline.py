@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import functools
 import importlib
+import itertools
 import logging
+import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,12 +29,12 @@ from sqlmodel import Session
 from earful.clock import Clock
 from earful.config import AppConfig, BrandConfig
 from earful.mention import RawMention
+from earful.mention_store import mention_key, stored_keys, update_sentiment
 from earful.repository import (
     BrandHit,
     ScoredMention,
     ScoreLike,
     canonical_url,
-    clean_key,
     clean_text,
     upsert_mentions,
 )
@@ -101,6 +103,8 @@ class PipelineContext:
     # Run by the runner after each committed batch, in order; a failing hook is logged and
     # never loses the batch (the rows are committed already). Enqueue follow-up work here.
     after_batch: list[AfterBatchHook] = field(default_factory=list)
+    # keys of mentions stored lately: repeats among them are looked up and not scored again
+    recent: RecentKeys = field(default_factory=lambda: RecentKeys(), repr=False)
     # stages_for's cache by source name, with the (config, matcher, analyzer) they were built
     # from: replacing one of those rebuilds them
     stages: dict[str | None, tuple[tuple[Any, ...], list[Stage]]] = field(
@@ -323,16 +327,60 @@ def build_context(config: AppConfig, clock: Clock) -> PipelineContext:
 
 
 def analyse_batch(
-    raws: Sequence[RawMention], ctx: PipelineContext, *, source_name: str | None = None
+    raws: Sequence[RawMention],
+    ctx: PipelineContext,
+    *,
+    source_name: str | None = None,
+    stored: Callable[[list[Item]], Collection[tuple[str, str]]] | None = None,
 ) -> tuple[list[Item], Counter[str]]:
-    """The pure part: match, dedupe and score, storing nothing (``earful sources test``)."""
+    """The pure part: match, dedupe and score, storing nothing (``earful sources test``).
+
+    ``stored``: given the items about to be scored, the keys (``mention_key``) of those already
+    stored; they keep their stored sentiment, so they are not scored (``score`` stays None).
+    """
     rejected: Counter[str] = Counter()
     batch = [Item(raw, source_name) for raw in sanitize(raws, rejected)]
     for stage in stages_for(ctx, source_name=source_name):
+        if stored is not None and isinstance(stage, ScoreSentiment):
+            known = stored(batch)
+            if known:
+                # scoring keeps every item: the batch stays whole
+                stage.process([i for i in batch if mention_key(i.raw) not in known], rejected)
+                continue
         batch = stage.process(batch, rejected)
         if not batch:
             break
     return batch, rejected
+
+
+class RecentKeys:
+    """Keys of mentions this process stored lately, at most ``capacity`` (oldest forgotten).
+
+    Only a hint: a repeat's key found here is confirmed in the database before its scoring is
+    skipped. A re-polled feed mostly repeats items already stored, whose sentiment is kept, so
+    scoring them again (the costliest stage) would be wasted.
+    """
+
+    def __init__(self, capacity: int = 32_768) -> None:
+        self.capacity = capacity
+        self._keys: dict[tuple[str, str], None] = {}
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add_all(self, keys: Iterable[tuple[str, str]]) -> None:
+        with self._lock:
+            for key in keys:
+                self._keys.pop(key, None)
+                self._keys[key] = None
+            excess = len(self._keys) - self.capacity
+            if excess > 0:
+                for key in list(itertools.islice(self._keys, excess)):
+                    del self._keys[key]
 
 
 def process_batch(
@@ -342,8 +390,18 @@ def process_batch(
     *,
     source_name: str | None = None,
 ) -> BatchReport:
-    """Match, dedupe, score and store ``raws`` in the caller's transaction (never commits)."""
-    items, rejected = analyse_batch(raws, ctx, source_name=source_name)
+    """Match, dedupe, score and store ``raws`` in the caller's transaction (never commits).
+
+    Items already stored are matched (brand links) but not scored: they keep their stored
+    sentiment. Which ones are looked up only for keys in ``ctx.recent``, so a first sight
+    costs no query.
+    """
+
+    def already_stored(batch: list[Item]) -> set[tuple[str, str]]:
+        hinted = [key for i in batch if (key := mention_key(i.raw)) in ctx.recent]
+        return stored_keys(session, hinted) if hinted else set()
+
+    items, rejected = analyse_batch(raws, ctx, source_name=source_name, stored=already_stored)
     report = BatchReport(rejected=rejected, source_name=source_name)
     if not items:
         return report
@@ -354,8 +412,36 @@ def process_batch(
     )
     report.new_ids = stored.new_ids
     report.updated_ids = stored.updated_ids
-    for item in items:
-        mid = stored.ids.get((clean_key(item.raw.source, 40), clean_key(item.raw.external_id, 500)))
+    keys = [mention_key(item.raw) for item in items]
+    for item, key in zip(items, keys, strict=True):
+        mid = stored.ids.get(key)
         if mid is not None:
             report.brands[mid] = [b.brand for b in item.brands]
+    _score_late(session, ctx, items, keys, stored.ids, set(stored.new_ids), source_name)
+    ctx.recent.add_all(keys)
     return report
+
+
+def _score_late(
+    session: Session,
+    ctx: PipelineContext,
+    items: list[Item],
+    keys: list[tuple[str, str]],
+    ids: dict[tuple[str, str], int],
+    new_ids: set[int],
+    source_name: str | None,
+) -> None:
+    # An item found stored (so not scored) whose row was inserted after all: it was deleted
+    # in between (retention). It gets its sentiment now, like any new mention.
+    late = [
+        (mid, item)
+        for item, key in zip(items, keys, strict=True)
+        if item.score is None and (mid := ids.get(key)) in new_ids
+    ]
+    if not late:
+        return
+    stage = next(s for s in stages_for(ctx, source_name=source_name) if s.name == "sentiment")
+    stage.process([item for _, item in late], Counter())
+    update_sentiment(
+        session, scores={mid: item.score for mid, item in late if item.score is not None}
+    )

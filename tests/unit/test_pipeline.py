@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
+from earful import pipeline
 from earful.clock import SimulatedClock
 from earful.config import AppConfig, BrandConfig, SourceConfig
 from earful.mention import RawMention
@@ -18,6 +20,7 @@ from earful.pipeline import (
     Dedupe,
     Item,
     MatchBrands,
+    RecentKeys,
     ScoreSentiment,
     allowed_brands,
     build_context,
@@ -27,6 +30,7 @@ from earful.pipeline import (
     sanitize,
     stages_for,
 )
+from earful.repository import BrandHit, ScoredMention, upsert_mentions
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -200,3 +204,85 @@ def test_process_batch_many(sqlite_engine: Engine, n: int) -> None:
     with Session(sqlite_engine) as s, s.begin():
         report = process_batch(s, raws, ctx)
     assert len(report.new_ids) == n
+
+
+class CountingAnalyzer:
+    """The real analyzer, counting the texts it scores."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.names = inner.names
+        self.texts: list[str] = []
+
+    def score(self, text: str, **kw: Any) -> Any:
+        self.texts.append(text)
+        return self.inner.score(text, **kw)
+
+
+def _rows(engine: Engine) -> dict[str, tuple[object, ...]]:
+    with Session(engine) as s:
+        return {
+            m.external_id: (m.sentiment_label, m.sentiment_compound, m.raw_compound, m.likes)
+            for m in s.exec(select(Mention)).all()
+        }
+
+
+def test_repeats_already_stored_are_matched_but_not_scored_again(sqlite_engine: Engine) -> None:
+    ctx = build_context(config(), SimulatedClock(NOW))
+    counting = CountingAnalyzer(ctx.analyzer)
+    ctx.analyzer = counting
+    first = [raw("1", "Acme lost my bag, awful"), raw("2", "Globex is wonderful")]
+    with Session(sqlite_engine) as s, s.begin():
+        report = process_batch(s, first, ctx, source_name="feed")
+    assert len(counting.texts) == 2 and len(ctx.recent) == 2
+    stored = _rows(sqlite_engine)
+    # the repoll repeats both (one with new engagement) and brings one new item
+    again = [raw("1", "Acme lost my bag, awful"), raw("2", "Globex is wonderful")]
+    again[0].engagement.likes = 5
+    again.append(raw("3", "Acme fixed it fast, great support"))
+    with Session(sqlite_engine) as s, s.begin():
+        second = process_batch(s, again, ctx, source_name="feed")
+    assert counting.texts[2:] == ["Acme fixed it fast, great support"]
+    assert sorted(second.updated_ids) == sorted(report.new_ids) and len(second.new_ids) == 1
+    assert sorted(second.brands.values()) == [["Acme"], ["Acme"], ["Globex"]]
+    rows = _rows(sqlite_engine)
+    assert rows["1"][:3] == stored["1"][:3] and rows["1"][3] == 5
+    assert rows["2"] == stored["2"] and rows["3"][0] == "positive"
+
+
+def test_a_hinted_repeat_that_is_not_stored_is_scored(sqlite_engine: Engine) -> None:
+    ctx = build_context(config(), SimulatedClock(NOW))
+    with Session(sqlite_engine) as s, s.begin():
+        process_batch(s, [raw("1", "Acme lost my bag, awful")], ctx, source_name="feed")
+        s.exec(delete(MentionBrand))  # type: ignore[call-overload]
+        s.exec(delete(Mention))  # type: ignore[call-overload]
+    assert ("rss", "1") in ctx.recent
+    with Session(sqlite_engine) as s, s.begin():
+        report = process_batch(s, [raw("1", "Acme lost my bag, awful")], ctx, source_name="feed")
+    assert len(report.new_ids) == 1
+    assert _rows(sqlite_engine)["1"][0] == "negative"
+
+
+def test_score_late_gives_a_mention_stored_unscored_its_sentiment(sqlite_engine: Engine) -> None:
+    # the race process_batch covers: found stored, then deleted before the insert
+    ctx = build_context(config(), SimulatedClock(NOW))
+    item = Item(raw("9", "Acme support is awful"), "feed", [BrandHit("Acme")])
+    with Session(sqlite_engine) as s, s.begin():
+        stored = upsert_mentions(s, [ScoredMention(item.raw, item.brands, None, "feed")], now=NOW)
+        assert _score_late_rows(s) == ("neutral", 0.0)
+        pipeline._score_late(
+            s, ctx, [item], [("rss", "9")], stored.ids, set(stored.new_ids), "feed"
+        )
+        assert item.score is not None and _score_late_rows(s) == ("negative", item.score.compound)
+
+
+def _score_late_rows(s: Session) -> tuple[str, float]:
+    m = s.exec(select(Mention)).one()
+    return m.sentiment_label, m.sentiment_compound
+
+
+def test_recent_keys_forget_the_oldest() -> None:
+    recent = RecentKeys(capacity=3)
+    recent.add_all([("a", "1"), ("a", "2"), ("a", "3")])
+    recent.add_all([("a", "1"), ("a", "4")])  # "1" is refreshed, "2" is the oldest
+    assert len(recent) == 3 and ("a", "2") not in recent and ("a", "1") in recent
