@@ -6,7 +6,10 @@ counted in ``rejected`` under a short reason (Scrapy item pipelines and ``DropIt
     match brands  ("no_brand")  ->  dedupe ("duplicate")  ->  sentiment  ->  store (upsert)
 
 The first three stages are pure (no I/O) and unit-tested alone; only :func:`process_batch`
-touches the database, inside the caller's transaction (it never commits). Hooks that must see
+touches the database, inside the caller's transaction (it never commits). It does not score
+repeats of mentions already stored (they keep their sentiment): keys this process stored
+lately (``PipelineContext.recent``) are confirmed with one query per batch, so a re-polled
+feed costs matching and an engagement update, not sentiment. Hooks that must see
 committed rows (risk, escalation) are registered in ``PipelineContext.after_batch`` and run by
 the runner after the commit.
 """
