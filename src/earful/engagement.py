@@ -46,6 +46,7 @@ from earful.db import run_in_transaction
 from earful.errors import EarfulError, SourceError, TransientSourceError
 from earful.mention import RawMention
 from earful.models import EngagementSnapshot, Mention
+from earful.reading import Reading
 from earful.sources import KINDS, connector_for
 from earful.sources.base import RefreshItem
 from earful.sources.http import HttpClient
@@ -55,7 +56,6 @@ logger = logging.getLogger(__name__)
 FAST_GROWTH = 0.5  # +50 % since the previous reading: re-poll at the minimum interval
 STEADY_GROWTH = 0.1  # +10 %: keep the current interval
 SCHEDULE_CHUNK = 2000
-_COUNTS = ("likes", "shares", "comments", "views")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,37 +72,6 @@ class RefreshPolicy:
             max_interval=parse_duration(params.get("refresh_max", base.max_interval)),
             max_age=parse_duration(params.get("refresh_max_age", base.max_age)),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One engagement reading (a stored snapshot, or counts just fetched)."""
-
-    at: datetime
-    likes: int | None = None
-    shares: int | None = None
-    comments: int | None = None
-    views: int | None = None
-    author_followers: int | None = None
-
-    @classmethod
-    def of(cls, snap: Any) -> Reading:
-        return cls(
-            at=ensure_utc(snap.at),
-            likes=snap.likes,
-            shares=snap.shares,
-            comments=snap.comments,
-            views=snap.views,
-            author_followers=snap.author_followers,
-        )
-
-    def activity(self) -> float:
-        """One number for growth: interactions, plus views at a tenth of their weight."""
-        total = float((self.likes or 0) + (self.shares or 0) + (self.comments or 0))
-        return total + (self.views or 0) / 10.0
-
-    def same_counts(self, other: Reading) -> bool:
-        return all(getattr(self, n) == getattr(other, n) for n in (*_COUNTS, "author_followers"))
 
 
 # --------------------------------------------------------------------------- pure core

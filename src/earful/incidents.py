@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from earful.clock import ensure_utc
-from earful.risk import RiskInput, Snapshot
+from earful.reading import Reading
+from earful.risk import RiskInput
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class Member:
     story_id: int | None = None
     author_followers: int | None = None
     mention_id: int | None = None
-    snapshots: Sequence[Snapshot] = ()
+    snapshots: Sequence[Reading] = ()
 
 
 @dataclass(slots=True)
@@ -262,7 +263,7 @@ def incident_input(incident: Incident) -> RiskInput:
         {ensure_utc(s.at) for m in members for s in m.snapshots}
         | {ensure_utc(m.published_at) for m in members}
     )
-    snaps: list[Snapshot] = []
+    snaps: list[Reading] = []
     for t in times:
         totals = {"likes": 0, "shares": 0, "comments": 0, "views": 0, "posts": 0}
         for m in members:
@@ -275,7 +276,7 @@ def incident_input(incident: Incident) -> RiskInput:
                 for metric in ("likes", "shares", "comments", "views"):
                     totals[metric] += s.get(metric) or 0
         snaps.append(
-            Snapshot(
+            Reading(
                 at=t,
                 likes=totals["likes"],
                 shares=totals["shares"],

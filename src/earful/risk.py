@@ -38,27 +38,11 @@ from functools import lru_cache
 
 from earful.clock import ensure_utc
 from earful.config_sections.risk import RiskConfig
+from earful.reading import Reading
 
 logger = logging.getLogger(__name__)
 
 METRICS = ("views", "likes", "shares", "comments", "posts")
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """Cumulative engagement at one moment (``None``: unknown)."""
-
-    at: datetime
-    likes: int | None = None
-    shares: int | None = None
-    comments: int | None = None
-    views: int | None = None
-    author_followers: int | None = None
-    posts: int | None = None  # incidents: how many posts the story has by then
-
-    def get(self, metric: str) -> int | None:
-        value: int | None = getattr(self, metric)
-        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +53,7 @@ class RiskInput:
     published_at: datetime
     title: str | None = None
     author_followers: int | None = None
-    snapshots: Sequence[Snapshot] = ()
+    snapshots: Sequence[Reading] = ()
     spread_sources: Sequence[str] = ()
     spread_mentions: int = 1
     # Which baseline velocity is judged against (default: ``source``); incidents use "incident".
@@ -169,12 +153,12 @@ def severity_spans(text: str, config: RiskConfig) -> list[tuple[int, int]]:
     return sorted(set(spans))
 
 
-def engagement_points(snap: Snapshot, config: RiskConfig) -> float:
+def engagement_points(snap: Reading, config: RiskConfig) -> float:
     w = config.engagement_weights
     return sum(w.get(m, 0.0) * (snap.get(m) or 0) for m in METRICS)
 
 
-def _dominant_metric(a: Snapshot | None, b: Snapshot) -> str | None:
+def _dominant_metric(a: Reading | None, b: Reading) -> str | None:
     """The metric with the biggest count that grew (views usually), for the human detail."""
     best: tuple[int, str] | None = None
     for m in METRICS:
@@ -187,7 +171,7 @@ def _dominant_metric(a: Snapshot | None, b: Snapshot) -> str | None:
     return best[1] if best else None
 
 
-def _growth_detail(a: Snapshot | None, b: Snapshot, hours: float) -> str:
+def _growth_detail(a: Reading | None, b: Reading, hours: float) -> str:
     metric = _dominant_metric(a, b)
     if metric is None:
         return f"no growth in {human_hours(hours)}"
@@ -204,10 +188,10 @@ def _growth_detail(a: Snapshot | None, b: Snapshot, hours: float) -> str:
 # -- the score ---------------------------------------------------------------------------------
 
 
-def _curve(inp: RiskInput, config: RiskConfig) -> list[tuple[float, float, Snapshot | None]]:
+def _curve(inp: RiskInput, config: RiskConfig) -> list[tuple[float, float, Reading | None]]:
     """(age in hours, engagement points, snapshot) from publication (0 points) on."""
     pub = ensure_utc(inp.published_at)
-    points: list[tuple[float, float, Snapshot | None]] = [(0.0, 0.0, None)]
+    points: list[tuple[float, float, Reading | None]] = [(0.0, 0.0, None)]
     for s in sorted(inp.snapshots, key=lambda s: ensure_utc(s.at)):
         age = (ensure_utc(s.at) - pub).total_seconds() / 3600
         if age <= points[-1][0]:
@@ -220,8 +204,8 @@ def _curve(inp: RiskInput, config: RiskConfig) -> list[tuple[float, float, Snaps
 
 
 def _thin(
-    points: list[tuple[float, float, Snapshot | None]], gap: float
-) -> list[tuple[float, float, Snapshot | None]]:
+    points: list[tuple[float, float, Reading | None]], gap: float
+) -> list[tuple[float, float, Reading | None]]:
     """Keep the latest point, then walk back keeping points at least ``gap`` hours apart: a
     rate over two snapshots a minute apart is noise (incidents merge many posts' curves)."""
     kept = [points[-1]]
@@ -245,7 +229,7 @@ def typical_total(config: RiskConfig, source: str, horizon_h: float) -> float:
     return config.baseline_for(source) * (1 - math.exp(-k * horizon_h)) / k
 
 
-def _fit_exponent(curve: list[tuple[float, float, Snapshot | None]]) -> float | None:
+def _fit_exponent(curve: list[tuple[float, float, Reading | None]]) -> float | None:
     """Least-squares slope of log(points) on log(age) over the snapshots with engagement."""
     xs = [(math.log(a), math.log(p)) for a, p, _ in curve if a > 0 and p > 0]
     if len(xs) < 2:

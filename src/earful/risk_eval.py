@@ -27,7 +27,8 @@ from earful.escalation import ACTIVE, Candidate, Decision, check_sla, escalate
 from earful.escalation_models import Escalation
 from earful.incidents import Incident, Member, group_incidents, incident_input
 from earful.models import EngagementSnapshot, Mention, MentionBrand
-from earful.risk import RiskAssessment, RiskInput, Snapshot, assess
+from earful.reading import Reading
+from earful.risk import RiskAssessment, RiskInput, assess
 
 logger = logging.getLogger(__name__)
 
@@ -91,17 +92,7 @@ def _member(m: Mention, snaps: Sequence[EngagementSnapshot]) -> Member:
         compound=m.sentiment_compound,
         author_followers=m.author_followers,
         mention_id=m.id,
-        snapshots=[
-            Snapshot(
-                at=ensure_utc(s.at),
-                likes=s.likes,
-                shares=s.shares,
-                comments=s.comments,
-                views=s.views,
-                author_followers=s.author_followers,
-            )
-            for s in snaps
-        ],
+        snapshots=[Reading.of(s) for s in snaps],
     )
 
 

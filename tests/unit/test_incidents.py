@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from earful.config_sections.risk import RiskConfig
 from earful.incidents import Member, group_incidents, incident_input, key_phrases
-from earful.risk import Snapshot, assess
+from earful.reading import Reading
+from earful.risk import assess
 
 T0 = datetime(2009, 7, 6, 17, tzinfo=UTC)
 
@@ -77,8 +78,8 @@ def test_forty_small_posts_add_up() -> None:
 
 
 def test_incident_input_sums_engagement() -> None:
-    a = _m("a", "x", 0, snapshots=[Snapshot(at=T0 + timedelta(hours=1), likes=10)])
-    b = _m("b", "x", 0.5, snapshots=[Snapshot(at=T0 + timedelta(hours=1), likes=5, views=100)])
+    a = _m("a", "x", 0, snapshots=[Reading(at=T0 + timedelta(hours=1), likes=10)])
+    b = _m("b", "x", 0.5, snapshots=[Reading(at=T0 + timedelta(hours=1), likes=5, views=100)])
     agg = incident_input(type(group_incidents([a])[0])("k", [a, b]))
     last = agg.snapshots[-1]
     assert (last.likes, last.views, last.posts) == (15, 100, 2)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from earful.config_sections.risk import RiskConfig, SeverityCategory
-from earful.risk import RiskInput, Snapshot, assess, find_severity, human_count
+from earful.reading import Reading
+from earful.risk import RiskInput, assess, find_severity, human_count
 
 PUB = datetime(2009, 7, 6, 18, tzinfo=UTC)
 UBG_CURVE = [(1, 300, 10, 5, 4), (2, 1200, 40, 20, 12), (4, 4000, 130, 70, 45)]
 
 
-def _snaps(curve: list[tuple[int, int, int, int, int]]) -> list[Snapshot]:
+def _snaps(curve: list[tuple[int, int, int, int, int]]) -> list[Reading]:
     return [
-        Snapshot(at=PUB + timedelta(hours=h), views=v, likes=lk, comments=c, shares=s)
+        Reading(at=PUB + timedelta(hours=h), views=v, likes=lk, comments=c, shares=s)
         for h, v, lk, c, s in curve
     ]
 
@@ -52,7 +53,7 @@ def test_viral_compliment_never_scores() -> None:
 
 
 def test_quiet_complaint_scores_low() -> None:
-    snaps = [Snapshot(at=PUB + timedelta(hours=2), likes=2, comments=1)]
+    snaps = [Reading(at=PUB + timedelta(hours=2), likes=2, comments=1)]
     inp = RiskInput(
         source="mastodon",
         text="Flight delayed again, two hours at the gate. Not happy.",
