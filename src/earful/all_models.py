@@ -3,6 +3,7 @@
 Alembic's env.py and the schema test import this; add a line when a feature adds tables.
 """
 
-from earful import models  # noqa: F401
-from earful.digest import models as digest_models  # noqa: F401
-from earful import escalation_models  # noqa: F401
+from earful import escalation_models, models
+from earful.digest import models as digest_models
+
+__all__ = ["digest_models", "escalation_models", "models"]
