@@ -27,13 +27,13 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-from earful.clock import ensure_utc
 from earful.config import SourceConfig
 from earful.errors import ConfigError, ParseError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, param_list
+from earful.sources.values import parse_iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +86,7 @@ def _review_url(cc: str | None, app: str | None, review_id: str) -> str | None:
 
 
 def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-    except ValueError:
-        return None
+    return parse_iso_utc(value.strip() if value else None)
 
 
 def _rating(value: object) -> float | None:

@@ -27,18 +27,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
 from typing import Any
 
 import orjson
 
-from earful.clock import ensure_utc
 from earful.config import SourceConfig
 from earful.errors import ConfigError, ParseError, SourceAuthError, SourceError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, resolve_secret
+from earful.sources.values import parse_iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +64,6 @@ def post_url(uri: str) -> str | None:
     if len(parts) != 3 or parts[1] != POST:
         return None
     return f"https://bsky.app/profile/{parts[0]}/post/{parts[2]}"
-
-
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return ensure_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return None
 
 
 def _language(record: dict[str, Any]) -> str | None:
@@ -110,7 +100,7 @@ def mention_from_event(event: dict[str, Any]) -> RawMention | None:
         external_id=f"at://{did}/{POST}/{rkey}",
         url=f"https://bsky.app/profile/{did}/post/{rkey}",
         text=str(record.get("text") or ""),
-        published_at=_when(record.get("createdAt")),
+        published_at=parse_iso_utc(record.get("createdAt")),
         language=_language(record),
         parent_id=_parent(record),
         extra={"did": did, "cid": commit.get("cid"), "time_us": event.get("time_us")},
@@ -137,7 +127,7 @@ def mention_from_view(view: dict[str, Any]) -> RawMention | None:
         text=str(record.get("text") or ""),
         author=author.get("handle") or None,
         author_followers=as_int(author.get("followersCount")),
-        published_at=_when(record.get("createdAt")),
+        published_at=parse_iso_utc(record.get("createdAt")),
         language=_language(record),
         engagement=Engagement(
             likes=as_int(view.get("likeCount")),

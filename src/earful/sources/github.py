@@ -27,11 +27,9 @@ Normalization: ``external_id`` = the issue's global ``id``; ``url`` = ``html_url
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from earful.clock import isoformat_z
@@ -41,6 +39,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, read_rate_limit, resolve_secret
+from earful.sources.values import load_json, parse_iso_utc
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -54,10 +53,7 @@ _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     """A search result (``{"items": [...]}``), a list of issues, or one issue."""
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ParseError(f"github: not JSON: {exc}", source=KIND, reason="json") from exc
+    data = load_json(body, KIND)
     if isinstance(data, dict) and isinstance(data.get("items"), list):
         items: list[Any] = data["items"]
     elif isinstance(data, list):
@@ -118,22 +114,13 @@ def _mention(item: dict[str, Any]) -> RawMention | None:
         title=title,
         text=_body_text(item) or (title or ""),
         author=user.get("login") or None,
-        published_at=_time(item.get("created_at")),
+        published_at=parse_iso_utc(item.get("created_at")),
         engagement=Engagement(
             likes=as_int(reactions.get("total_count")) if reactions else None,
             comments=as_int(item.get("comments")),
         ),
         extra=extra,
     )
-
-
-def _time(raw: object) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return None
 
 
 def _headers(source: SourceConfig, accept: str) -> dict[str, str]:
@@ -156,7 +143,7 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
         raise SourceError("github: params.query is empty", source=source.name, reason="config")
     per_page = max(1, min(100, as_int(params.get("per_page")) or 100))
     max_pages = max(1, min(SEARCH_CAP // per_page, as_int(params.get("max_pages")) or 10))
-    since = _time(state.cursor) if state.cursor else None
+    since = parse_iso_utc(state.cursor) if state.cursor else None
     q = f"{query} created:>{isoformat_z(since)}" if since else query
     headers = _headers(source, "application/vnd.github.text+json")
     result = FetchResult(cursor=state.cursor)

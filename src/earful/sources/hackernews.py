@@ -32,7 +32,6 @@ comments; ``parent_id`` for comments.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -44,6 +43,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int
+from earful.sources.values import load_json, parse_iso_utc
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -57,10 +57,7 @@ REFRESH_BATCH = 50
 
 def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     """Algolia search response (``{"hits": [...]}``) or one item -> mentions."""
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ParseError(f"hackernews: not JSON: {exc}", source=KIND, reason="json") from exc
+    data = load_json(body, KIND)
     if isinstance(data, dict) and isinstance(data.get("hits"), list):
         hits: list[Any] = data["hits"]
     elif isinstance(data, dict) and ("objectID" in data or "id" in data):
@@ -123,13 +120,7 @@ def _published(hit: dict[str, Any]) -> datetime | None:
     epoch = as_int(hit.get("created_at_i"))
     if epoch is not None:
         return datetime.fromtimestamp(epoch, UTC)
-    raw = hit.get("created_at")
-    if isinstance(raw, str) and raw:
-        try:
-            return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
-            return None
-    return None
+    return parse_iso_utc(hit.get("created_at"))
 
 
 def _base(source: SourceConfig) -> str:

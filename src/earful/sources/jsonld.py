@@ -38,13 +38,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from earful.clock import ensure_utc
 from earful.config import SourceConfig
 from earful.errors import ConfigError, SourceAuthError, SourceError, SourceGoneError
 from earful.mention import RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, param_list
+from earful.sources.values import parse_iso_utc
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -129,10 +129,9 @@ def parse_date(value: object) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
-    try:
-        return ensure_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        pass
+    found = parse_iso_utc(text)
+    if found is not None:
+        return found
     for fmt in _HUMAN_DATES:
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)

@@ -34,7 +34,6 @@ import html
 import json
 import logging
 import re
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +43,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, param_list
+from earful.sources.values import load_cursor, load_json, parse_iso_utc
 from earful.text import tidy_whitespace
 
 logger = logging.getLogger(__name__)
@@ -57,10 +57,7 @@ _AP_ID = re.compile(r"^(https?://[^/]+)/(post|comment)/(\d+)/?$")
 
 def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     """A search response (``posts``/``comments`` arrays), or ``post_view``/``comment_view``."""
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ParseError(f"lemmy: not JSON: {exc}", source=KIND, reason="json") from exc
+    data = load_json(body, KIND)
     if not isinstance(data, dict):
         raise ParseError("lemmy: not a search or post response", source=KIND, reason="shape")
     if "error" in data and not any(k in data for k in ("posts", "comments")):
@@ -96,17 +93,6 @@ def _author(creator: dict[str, Any]) -> str | None:
         return None
     host = urlsplit(str(creator.get("actor_id") or "")).hostname
     return f"{name}@{host}" if host else str(name)
-
-
-def _time(raw: object) -> datetime | None:
-    """Lemmy 0.18 sends naive UTC ("2023-06-20T10:11:12.123456"), 0.19+ adds "Z"."""
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _plain(value: object) -> str:
@@ -146,7 +132,7 @@ def _post(view: dict[str, Any]) -> RawMention | None:
         title=title,
         text=body or (title or ""),
         author=_author(view.get("creator") or {}),
-        published_at=_time(post.get("published")),
+        published_at=parse_iso_utc(post.get("published")),
         language=_language(post.get("language_id")),
         engagement=Engagement(
             likes=as_int(counts.get("score")), comments=as_int(counts.get("comments"))
@@ -179,7 +165,7 @@ def _comment(view: dict[str, Any]) -> RawMention | None:
         url=comment.get("ap_id") or None,
         text=_plain(comment.get("content")),
         author=_author(view.get("creator") or {}),
-        published_at=_time(comment.get("published")),
+        published_at=parse_iso_utc(comment.get("published")),
         language=_language(comment.get("language_id")),
         engagement=Engagement(
             likes=as_int(counts.get("score")), comments=as_int(counts.get("child_count"))
@@ -210,17 +196,16 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
     types = param_list(params, "types") or ["Posts", "Comments"]
     limit = max(1, min(MAX_LIMIT, as_int(params.get("limit")) or MAX_LIMIT))
     max_pages = max(1, as_int(params.get("max_pages")) or 3)
-    try:
-        raw = json.loads(state.cursor or "{}")
-        cursors: dict[str, str] = {str(k): str(v) for k, v in raw.items()}
-    except (ValueError, AttributeError):
-        cursors = {}
+    raw = load_cursor(state.cursor)
+    cursors: dict[str, str] = (
+        {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    )
     result = FetchResult()
     seen: dict[str, RawMention] = {}
     for base in instances:
         for kind in types:
             key = f"{base}|{kind.lower()}"
-            since = _time(cursors.get(key))
+            since = parse_iso_utc(cursors.get(key))
             newest = since
             for page in range(1, max_pages + 1):
                 response = client.get(

@@ -39,7 +39,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -49,6 +48,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, param_list
+from earful.sources.values import load_cursor, load_json, parse_iso_utc
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -60,10 +60,7 @@ _STATUS_URL = re.compile(r"^(https?://[^/]+)/@[^/]+/(\d+)/?$")
 
 def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     """A list of statuses, one status, or a v2 search result (``{"statuses": [...]}``)."""
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ParseError(f"mastodon: not JSON: {exc}", source=KIND, reason="json") from exc
+    data = load_json(body, KIND)
     if isinstance(data, list):
         statuses: list[Any] = data
     elif isinstance(data, dict) and isinstance(data.get("statuses"), list):
@@ -108,7 +105,7 @@ def _mention(status: dict[str, Any], served_by: str | None) -> RawMention:
         text=html_to_text(original.get("content")),
         author=_handle(account),
         author_followers=as_int(account.get("followers_count")),
-        published_at=_time(original.get("created_at")),
+        published_at=parse_iso_utc(original.get("created_at")),
         language=original.get("language") or None,
         engagement=Engagement(
             likes=as_int(original.get("favourites_count")),
@@ -133,15 +130,6 @@ def _handle(account: dict[str, Any]) -> str | None:
     return acct
 
 
-def _time(raw: object) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return None
-
-
 def _instance_base(value: str) -> str:
     value = value.strip().rstrip("/")
     return value if "://" in value else f"https://{value}"
@@ -153,12 +141,7 @@ def _id_key(value: str) -> tuple[int, str]:
 
 
 def _load_cursor(raw: str | None) -> dict[str, str]:
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
+    data = load_cursor(raw)
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 

@@ -54,6 +54,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient, HttpResponse
 from earful.sources.limits import as_int, param_list, read_rate_limit, resolve_secret
+from earful.sources.values import load_json
 from earful.text import html_to_text, tidy_whitespace
 
 logger = logging.getLogger(__name__)
@@ -76,10 +77,7 @@ APPROVAL_HELP = (
 
 def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     """Listing, comments array, or thing -> posts (t3) and comments (t1), replies flattened."""
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ParseError(f"reddit: not JSON: {exc}", source=KIND, reason="json") from exc
+    data = load_json(body, KIND)
     result = ParseResult(mentions=[])
     if not isinstance(data, list | dict):
         raise ParseError("reddit: not a Listing or thing", source=KIND, reason="shape")

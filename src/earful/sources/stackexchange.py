@@ -48,6 +48,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, resolve_secret
+from earful.sources.values import load_cursor, load_json
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -59,10 +60,7 @@ REFRESH_BATCH = 100
 
 def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     """A Stack Exchange wrapper object (``{"items": [...], "quota_remaining": ...}``)."""
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ParseError(f"stackexchange: not JSON: {exc}", source=KIND, reason="json") from exc
+    data = load_json(body, KIND)
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         if isinstance(data, dict) and data.get("error_id"):
             raise ParseError(
@@ -127,12 +125,7 @@ def _base(source: SourceConfig) -> str:
 
 
 def _cursor(raw: str | None) -> dict[str, float]:
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
+    data = load_cursor(raw)
     if isinstance(data, int | float):  # a bare fromdate
         return {"fromdate": float(data)}
     if isinstance(data, dict):

@@ -27,7 +27,6 @@ from ``possible_languages`` when it names exactly one.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +39,7 @@ from earful.mention import RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState
 from earful.sources.http import HttpClient
 from earful.sources.limits import param_list, resolve_secret
+from earful.sources.values import load_json
 from earful.text import tidy_whitespace
 
 logger = logging.getLogger(__name__)
@@ -52,10 +52,7 @@ _TRACKING = ("utm_", "adjust_creative")
 
 def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     """A ``/businesses/{id}/reviews`` response -> up to three review mentions."""
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ParseError(f"yelp: not JSON: {exc}", source=KIND, reason="json") from exc
+    data = load_json(body, KIND)
     if not isinstance(data, dict) or not isinstance(data.get("reviews"), list):
         if isinstance(data, dict) and isinstance(data.get("error"), dict):
             error = data["error"]

@@ -1,0 +1,48 @@
+"""Small readers of payload values that every JSON connector needs.
+
+* :func:`load_json` — a response body as JSON, or the connector's ``ParseError`` (reason
+  ``json``).
+* :func:`load_cursor` — a connector's JSON ``PollState.cursor``; ``None`` when unset or not
+  JSON, so the connector starts afresh instead of failing.
+* :func:`parse_iso_utc` — an ISO 8601 timestamp ("...Z", "+02:00", or naive, taken as UTC) as an
+  aware UTC datetime; ``None`` for anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from earful.clock import ensure_utc
+from earful.errors import ParseError
+
+
+def load_json(body: bytes, kind: str) -> Any:
+    """``body`` decoded as JSON; :class:`ParseError` naming ``kind`` when it is not JSON."""
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ParseError(f"{kind}: not JSON: {exc}", source=kind, reason="json") from exc
+
+
+def load_cursor(raw: str | None) -> Any:
+    """A JSON cursor as stored by the connector; ``None`` when unset, empty or not JSON."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def parse_iso_utc(raw: object) -> datetime | None:
+    """An ISO 8601 string -> aware UTC datetime; else ``None``. Naive is taken as UTC (Lemmy
+    0.18 sends "2023-06-20T10:11:12.123456", 0.19+ adds "Z")."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return ensure_utc(value)

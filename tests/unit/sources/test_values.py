@@ -1,0 +1,31 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from earful.errors import ParseError
+from earful.sources.values import load_cursor, load_json, parse_iso_utc
+
+
+def test_parse_iso_utc_reads_z_offsets_and_naive_as_utc() -> None:
+    expected = datetime(2023, 6, 20, 10, 11, 12, tzinfo=UTC)
+    assert parse_iso_utc("2023-06-20T10:11:12Z") == expected
+    assert parse_iso_utc("2023-06-20T12:11:12+02:00") == expected
+    naive = parse_iso_utc("2023-06-20T10:11:12")
+    assert naive == expected and naive is not None and naive.tzinfo is UTC
+
+
+@pytest.mark.parametrize("raw", [None, "", 17, "yesterday", ["2023-06-20"]])
+def test_parse_iso_utc_refuses_non_timestamps(raw: object) -> None:
+    assert parse_iso_utc(raw) is None
+
+
+def test_load_json_names_the_connector() -> None:
+    assert load_json(b'{"a": 1}', "github") == {"a": 1}
+    with pytest.raises(ParseError) as info:
+        load_json(b"<html>", "github")
+    assert info.value.reason == "json" and "github: not JSON" in str(info.value)
+
+
+def test_load_cursor_starts_afresh_on_unset_or_broken() -> None:
+    assert load_cursor(None) is None and load_cursor("") is None and load_cursor("{x") is None
+    assert load_cursor('{"k": "v"}') == {"k": "v"} and load_cursor("12.5") == 12.5
