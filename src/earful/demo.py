@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from earful import repository
 from earful.clock import Clock, SystemClock, isoformat_z
 from earful.config import AppConfig, BrandConfig, SourceConfig
 from earful.db import init_db, make_engine
+from earful.local_server import LocalServer, send_body
 from earful.runner import RunReport, run_once
 from earful.settings import Settings, get_settings
 from earful.text import excerpt
@@ -69,7 +70,7 @@ class Route:
         return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
 
 
-class FeedServer:
+class FeedServer(LocalServer):
     """A threaded HTTP server on 127.0.0.1 serving ``routes`` with ETag / If-None-Match
     support; counts the requests and the bodies served per path (tests read the counts)."""
 
@@ -102,37 +103,15 @@ class FeedServer:
                 self._send(200, route.body, route.content_type, etag=route.etag)
 
             def _send(self, status: int, body: bytes, ctype: str, etag: str | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                if etag:
-                    self.send_header("ETag", etag)
-                self.end_headers()
-                self.wfile.write(body)
+                send_body(self, status, body, ctype, {"ETag": etag} if etag else None)
 
             def log_message(self, format: str, *args: Any) -> None:
                 logger.debug("feed server: " + format, *args)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._serve(Handler)
 
     def url(self, path: str) -> str:
         return self.base_url + path
-
-    def __enter__(self) -> FeedServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join(timeout=5)
 
 
 def demo_routes() -> dict[str, Route]:

@@ -26,13 +26,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from earful.clock import Clock, ensure_utc, isoformat_z
+from earful.local_server import LocalServer, send_body
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class FeedItem:
     title: str | None = None
 
 
-class WorldServer:
+class WorldServer(LocalServer):
     """See the module docstring. ``clock`` decides what exists; counts are read per request."""
 
     def __init__(
@@ -136,32 +137,12 @@ class WorldServer:
                 except Exception:  # a demo bug answers 500, like a real server would
                     logger.exception("demo server: %s", self.path)
                     status, body, ctype = 500, b"error", "text/plain"
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_body(self, status, body, ctype)
 
             def log_message(self, format: str, *args: Any) -> None:
                 logger.debug("demo server: " + format, *args)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> WorldServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join(timeout=5)
+        self._serve(Handler)
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -331,7 +312,7 @@ class Delivery:
     payload: dict[str, Any]
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalServer):
     """A real HTTP server on 127.0.0.1 receiving signed JSON notifications.
 
     Answers 401 to a missing or wrong signature, 200 otherwise; a repeated idempotency key is
@@ -375,20 +356,8 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 logger.debug("webhook receiver: " + format, *args)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._serve(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}/earful"
-
-    def __enter__(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join(timeout=5)
+        return self.base_url + "/earful"
