@@ -302,34 +302,41 @@ def acknowledge(session: Session, esc_id: int, *, now: datetime, actor: str) -> 
 def resolve(
     session: Session, esc_id: int, *, now: datetime, actor: str, note: str | None = None
 ) -> Escalation:
-    esc = get_escalation(session, esc_id)
-    if esc.status not in ACTIVE:
-        raise EscalationStateError(f"escalation {esc_id} is {esc.status}")
+    esc = _active(session, esc_id)
     if esc.acknowledged_at is None:
         esc.acknowledged_at = ensure_utc(now)
         esc.acknowledged_by = actor[:200]
-    esc.status = "resolved"
     esc.resolved_at = ensure_utc(now)
-    esc.sla_due_at = None
-    esc.note = note or esc.note
-    session.add(esc)
-    add_event(session, esc, "resolved", now, level=esc.level, actor=actor, detail=note)
-    return esc
+    return _close(session, esc, "resolved", now=now, actor=actor, note=note)
 
 
 def dismiss(
     session: Session, esc_id: int, *, now: datetime, actor: str, note: str | None = None
 ) -> Escalation:
     """A false alarm: closed, and counted against its rule's precision."""
+    esc = _active(session, esc_id)
+    esc.dismissed_at = ensure_utc(now)
+    return _close(session, esc, "dismissed", now=now, actor=actor, note=note)
+
+
+def _active(session: Session, esc_id: int) -> Escalation:
+    """The escalation, if it is still open or acknowledged (else EscalationStateError)."""
     esc = get_escalation(session, esc_id)
     if esc.status not in ACTIVE:
         raise EscalationStateError(f"escalation {esc_id} is {esc.status}")
-    esc.status = "dismissed"
-    esc.dismissed_at = ensure_utc(now)
+    return esc
+
+
+def _close(
+    session: Session, esc: Escalation, status: str, *, now: datetime, actor: str, note: str | None
+) -> Escalation:
+    """Move an active escalation to ``status`` (resolved or dismissed), its time stamped by
+    the caller: the SLA clock stops, the note is kept, the event recorded."""
+    esc.status = status
     esc.sla_due_at = None
     esc.note = note or esc.note
     session.add(esc)
-    add_event(session, esc, "dismissed", now, level=esc.level, actor=actor, detail=note)
+    add_event(session, esc, status, now, level=esc.level, actor=actor, detail=note)
     return esc
 
 
