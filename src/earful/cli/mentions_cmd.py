@@ -132,6 +132,7 @@ _LIMIT = typer.Option(50, "--limit", min=1, help="most recent N")
 _JSON = typer.Option(False, "--json", help="JSON Lines, one mention per line")
 
 
+@mentions_app.command("list", help="Stored mentions, newest first, filtered.")
 @mentions_app.callback()
 def mentions(
     ctx: typer.Context,
@@ -143,7 +144,8 @@ def mentions(
     limit: int = _LIMIT,
     as_json: bool = _JSON,
 ) -> None:
-    """Stored mentions, newest first (same as ``earful mentions list``)."""
+    """Stored mentions, newest first: ``earful mentions`` and ``earful mentions list`` are the
+    same command (as the group's callback it runs only when no subcommand follows)."""
     if ctx.invoked_subcommand is None:
         show_mentions(
             ctx,
@@ -155,30 +157,6 @@ def mentions(
             limit=limit,
             as_json=as_json,
         )
-
-
-@mentions_app.command("list")
-def list_cmd(
-    ctx: typer.Context,
-    brand: str = _BRAND,
-    sentiment: str = _SENTIMENT,
-    source: str = _SOURCE,
-    since: str = _SINCE,
-    search: str = _SEARCH,
-    limit: int = _LIMIT,
-    as_json: bool = _JSON,
-) -> None:
-    """Stored mentions, newest first, filtered."""
-    show_mentions(
-        ctx,
-        brand=brand,
-        sentiment=sentiment,
-        source=source,
-        since=since,
-        search=search,
-        limit=limit,
-        as_json=as_json,
-    )
 
 
 def register(app: typer.Typer) -> None:
