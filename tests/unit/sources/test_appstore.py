@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,10 +12,9 @@ import respx
 
 from earful.config import SourceConfig
 from earful.errors import ConfigError, SourceAuthError, TransientSourceError
-from earful.settings import Settings
 from earful.sources import appstore
 from earful.sources.base import PollState
-from earful.sources.http import HttpClient, make_client
+from earful.sources.http import HttpClient
 from tests.conftest import fixture_bytes
 
 STEM = "reviewer_customerreviews_jp_id1404176564_mostRecent_page1"
@@ -27,9 +25,8 @@ def body(ext: str) -> bytes:
 
 
 @pytest.fixture
-def client() -> Iterator[HttpClient]:
-    with make_client(Settings(max_retries=1), sleep=lambda _s: None, host_min_interval_s=0) as c:
-        yield c
+def max_retries() -> int:
+    return 1
 
 
 def test_json_feed_fifty_reviews_without_dates() -> None:

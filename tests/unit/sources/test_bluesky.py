@@ -13,10 +13,9 @@ import respx
 
 from earful.config import SourceConfig
 from earful.errors import SourceAuthError
-from earful.settings import Settings
 from earful.sources import bluesky
 from earful.sources.base import PollState, RefreshItem
-from earful.sources.http import HttpClient, make_client
+from earful.sources.http import HttpClient
 from tests.conftest import fixture_bytes
 
 FERRARI = "at://did:plc:niay7ajcptgklwrhknvnhk44/app.bsky.feed.post/3lhjnkjle5s2o"
@@ -35,9 +34,8 @@ def _fresh_sessions() -> Iterator[None]:
 
 
 @pytest.fixture
-def client() -> Iterator[HttpClient]:
-    with make_client(Settings(max_retries=1), sleep=lambda _s: None, host_min_interval_s=0) as c:
-        yield c
+def max_retries() -> int:
+    return 1
 
 
 def test_jetstream_events_only_post_creates_are_mentions() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +15,9 @@ import respx
 
 from earful.config import SourceConfig
 from earful.errors import SourceAuthError, TransientSourceError
-from earful.settings import Settings
 from earful.sources import github
 from earful.sources.base import PollState, RefreshItem
-from earful.sources.http import HttpClient, make_client
+from earful.sources.http import HttpClient
 
 SEARCH_URL = "https://api.github.com/search/issues"
 
@@ -65,12 +63,6 @@ def search_body(items: list[dict[str, Any]], total: int | None = None) -> bytes:
     body = {"total_count": len(items) if total is None else total, "incomplete_results": False}
     body["items"] = items  # type: ignore[assignment]
     return json.dumps(body).encode()
-
-
-@pytest.fixture
-def client() -> Iterator[HttpClient]:
-    with make_client(Settings(max_retries=2), sleep=lambda _s: None, host_min_interval_s=0) as c:
-        yield c
 
 
 def source(**params: Any) -> SourceConfig:

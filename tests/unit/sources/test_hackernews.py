@@ -4,7 +4,6 @@ past the hit cap, retries 429/5xx; refresh batches story ids."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,10 +13,9 @@ import respx
 
 from earful.config import SourceConfig
 from earful.errors import TransientSourceError
-from earful.settings import Settings
 from earful.sources import hackernews
 from earful.sources.base import PollState, RefreshItem
-from earful.sources.http import HttpClient, make_client
+from earful.sources.http import HttpClient
 from tests.conftest import fixture_bytes
 
 BASE = "https://hn.algolia.com/api/v1"
@@ -27,17 +25,6 @@ COMMENT = "search_comment_query_java_page1_truncated.json"
 
 def hn(name: str) -> bytes:
     return fixture_bytes("hn_algolia", name)
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def client(sleeps: list[float]) -> Iterator[HttpClient]:
-    with make_client(Settings(max_retries=2), sleep=sleeps.append, host_min_interval_s=0) as c:
-        yield c
 
 
 def source(**params: Any) -> SourceConfig:

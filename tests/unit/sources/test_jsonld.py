@@ -11,10 +11,9 @@ import respx
 
 from earful.config import SourceConfig
 from earful.errors import SourceError
-from earful.settings import Settings
 from earful.sources import jsonld
 from earful.sources.base import PollState
-from earful.sources.http import HttpClient, make_client
+from earful.sources.http import HttpClient
 from tests.conftest import fixture_bytes
 
 
@@ -30,9 +29,8 @@ def _fresh_robots() -> Iterator[None]:
 
 
 @pytest.fixture
-def client() -> Iterator[HttpClient]:
-    with make_client(Settings(max_retries=1), sleep=lambda _s: None, host_min_interval_s=0) as c:
-        yield c
+def max_retries() -> int:
+    return 1
 
 
 @pytest.mark.parametrize(

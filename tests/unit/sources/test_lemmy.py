@@ -5,7 +5,6 @@ the origin instance."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +14,9 @@ import respx
 
 from earful.config import SourceConfig
 from earful.errors import SourceError, TransientSourceError
-from earful.settings import Settings
 from earful.sources import lemmy
 from earful.sources.base import PollState, RefreshItem
-from earful.sources.http import HttpClient, make_client
+from earful.sources.http import HttpClient
 
 WORLD = "https://lemmy.world/api/v3/search"
 DEV = "https://programming.dev/api/v3/search"
@@ -144,12 +142,6 @@ def search(
         "users": [],
     }
     return json.dumps(body).encode()
-
-
-@pytest.fixture
-def client() -> Iterator[HttpClient]:
-    with make_client(Settings(max_retries=2), sleep=lambda _s: None, host_min_interval_s=0) as c:
-        yield c
 
 
 def source(**params: Any) -> SourceConfig:

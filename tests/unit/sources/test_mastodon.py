@@ -5,7 +5,6 @@ origin server."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +14,9 @@ import respx
 
 from earful.config import SourceConfig
 from earful.errors import ParseError, SourceAuthError, TransientSourceError
-from earful.settings import Settings
 from earful.sources import mastodon
 from earful.sources.base import PollState, RefreshItem
-from earful.sources.http import HttpClient, make_client
+from earful.sources.http import HttpClient
 from tests.conftest import fixture_bytes
 
 DOCS = "mastodon-docs_entities_Status_example.json"
@@ -32,17 +30,6 @@ TOOTS = "tg_toot4warder_mastodon.social_accounts_150831_statuses.json"
 
 def md(name: str) -> bytes:
     return fixture_bytes("mastodon", name)
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def client(sleeps: list[float]) -> Iterator[HttpClient]:
-    with make_client(Settings(max_retries=2), sleep=sleeps.append, host_min_interval_s=0) as c:
-        yield c
 
 
 def source(**params: Any) -> SourceConfig:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +15,9 @@ import respx
 
 from earful.config import SourceConfig
 from earful.errors import SourceAuthError
-from earful.settings import Settings
 from earful.sources import reddit
 from earful.sources.base import PollState, RefreshItem
-from earful.sources.http import HttpClient, make_client
+from earful.sources.http import HttpClient
 from tests.conftest import fixture_bytes
 
 SEARCH = "praw_TestSubreddit.test_search__r_all_search.json"
@@ -33,17 +31,6 @@ NEW_URL = "https://oauth.reddit.com/r/askreddit/new"
 
 def rd(name: str) -> bytes:
     return fixture_bytes("reddit", name)
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def client(sleeps: list[float]) -> Iterator[HttpClient]:
-    with make_client(Settings(max_retries=2), sleep=sleeps.append, host_min_interval_s=0) as c:
-        yield c
 
 
 def source(**params: Any) -> SourceConfig:

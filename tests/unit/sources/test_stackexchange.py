@@ -5,7 +5,6 @@ polls, retries 5xx; refresh batches question ids."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +14,9 @@ import respx
 
 from earful.config import SourceConfig
 from earful.errors import ParseError, TransientSourceError
-from earful.settings import Settings
 from earful.sources import stackexchange
 from earful.sources.base import PollState, RefreshItem
-from earful.sources.http import HttpClient, make_client
+from earful.sources.http import HttpClient
 from tests.conftest import fixture_bytes
 
 SEARCH = "search_java_withbody_total.json"
@@ -34,12 +32,6 @@ def with_fields(body: bytes, **changes: Any) -> bytes:
     data = json.loads(body)
     data.update(changes)
     return json.dumps(data).encode()
-
-
-@pytest.fixture
-def client() -> Iterator[HttpClient]:
-    with make_client(Settings(max_retries=2), sleep=lambda _s: None, host_min_interval_s=0) as c:
-        yield c
 
 
 def source(**params: Any) -> SourceConfig:

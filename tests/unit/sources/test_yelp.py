@@ -4,7 +4,6 @@ missing/refused key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,10 +13,9 @@ import respx
 
 from earful.config import SourceConfig
 from earful.errors import SourceAuthError, TransientSourceError
-from earful.settings import Settings
 from earful.sources import yelp
 from earful.sources.base import PollState
-from earful.sources.http import HttpClient, make_client
+from earful.sources.http import HttpClient
 from tests.conftest import fixture_bytes
 
 LAPALMA = "yelp-fusion-docs-example_business_reviews_lapalma_2016.json"
@@ -27,17 +25,6 @@ API = "https://api.yelp.com/v3"
 
 def yp(name: str) -> bytes:
     return fixture_bytes("yelp", name)
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def client(sleeps: list[float]) -> Iterator[HttpClient]:
-    with make_client(Settings(max_retries=2), sleep=sleeps.append, host_min_interval_s=0) as c:
-        yield c
 
 
 def source(**params: Any) -> SourceConfig:

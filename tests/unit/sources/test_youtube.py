@@ -14,10 +14,9 @@ import respx
 
 from earful.config import SourceConfig
 from earful.errors import QuotaExceededError, SourceAuthError, TransientSourceError
-from earful.settings import Settings
 from earful.sources import youtube
 from earful.sources.base import PollState, RefreshItem
-from earful.sources.http import HttpClient, make_client
+from earful.sources.http import HttpClient
 from tests.conftest import fixture_bytes
 
 API = youtube.API
@@ -32,12 +31,6 @@ def _fresh_quotas() -> Iterator[None]:
     youtube._quotas.clear()
     yield
     youtube._quotas.clear()
-
-
-@pytest.fixture
-def client() -> Iterator[HttpClient]:
-    with make_client(Settings(max_retries=2), sleep=lambda _s: None, host_min_interval_s=0) as c:
-        yield c
 
 
 def source(**params: Any) -> SourceConfig:
