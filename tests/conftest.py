@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,6 +46,25 @@ def fixture_bytes(*parts: str) -> bytes:
     return shared_path("fixtures", "real", *parts).read_bytes()
 
 
+def run_earful(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``earful ARGS`` through the real entry point in a fresh interpreter; output captured
+    as text, the exit code left to the caller (``env``: the whole environment, or inherit)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from earful.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        env=env,
+        cwd=cwd,
+    )
+
+
 def port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -56,14 +78,23 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'earful.db'}"
 
 
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+@contextmanager
+def ready_engine(url: str) -> Iterator[Engine]:
+    """An engine on ``url`` with Earful's tables created, disposed on exit."""
     from earful.db import init_db, make_engine
 
-    engine = make_engine(sqlite_url)
+    engine = make_engine(url)
     init_db(engine)
-    yield engine
-    engine.dispose()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    with ready_engine(sqlite_url) as engine:
+        yield engine
 
 
 @pytest.fixture
@@ -87,12 +118,8 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture
 def pg_engine(pg_url: str) -> Iterator[Engine]:
-    from earful.db import init_db, make_engine
-
-    engine = make_engine(pg_url)
-    init_db(engine)
-    yield engine
-    engine.dispose()
+    with ready_engine(pg_url) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import run_earful
 
 pytestmark = pytest.mark.e2e
 
@@ -22,14 +23,7 @@ XSS_MARK = "earful-demo-xss"
 def earful(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")}
     env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, "-c", "from earful.cli import main; main()", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_earful(*args, env=env, cwd=cwd, timeout=300)
 
 
 def same_page(a: str, b: str) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from earful.db import make_engine
 from earful.demo import FeedServer, Route
+from tests.conftest import run_earful
 
 pytestmark = pytest.mark.e2e
 
@@ -132,23 +132,7 @@ def run_cli(config: Path, db_url: str, *args: str) -> subprocess.CompletedProces
         "EARFUL_MAX_RETRIES": "0",
         "COLUMNS": "200",
     }
-    return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from earful.cli import main; main()",
-            "--config",
-            str(config),
-            "--db",
-            db_url,
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=240,
-    )
+    return run_earful("--config", str(config), "--db", db_url, *args, env=env, timeout=240)
 
 
 @pytest.fixture

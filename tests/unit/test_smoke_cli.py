@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
+
+from tests.conftest import run_earful
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from earful.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_earful(*args)
 
 
 def test_unknown_command_is_usage_error() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,19 +15,13 @@ from earful.config import AppConfig, BrandConfig
 from earful.db import init_db, make_engine
 from earful.mention import RawMention
 from earful.pipeline import build_context, process_batch
+from tests.conftest import run_earful
 
 NOW = datetime.now(UTC)
 
 
 def earful(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from earful.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"},
-    )
+    return run_earful(*args, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ from typer.testing import CliRunner
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from earful.cli import app
-from tests.conftest import shared_path
+from tests.conftest import run_earful, shared_path
 
 STOCK = SentimentIntensityAnalyzer()
 KEYS = {"text", "neg", "neu", "pos", "compound", "label", "raw_compound"}
@@ -77,13 +75,7 @@ def test_raw_ignores_adjustments() -> None:
 
 
 def test_score_works_as_a_subprocess_without_config(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", "from earful.cli import main; main()", "score", "I ❤️ this"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-    )
+    result = run_earful("score", "I ❤️ this", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     row = json.loads(result.stdout)
     assert row["label"] == "positive"

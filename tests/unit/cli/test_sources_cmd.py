@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from earful import repository
 from earful.db import init_db, make_engine
 from earful.demo import FeedServer, Route
 from earful.errors import SourceGoneError
+from tests.conftest import run_earful
 
 FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 <link>https://n.example/</link>
@@ -27,14 +27,8 @@ FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 
 
 def earful(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from earful.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={"COLUMNS": "200", "EARFUL_HOST_MIN_INTERVAL_S": "0", "PATH": "/usr/bin:/bin"},
-    )
+    env = {"COLUMNS": "200", "EARFUL_HOST_MIN_INTERVAL_S": "0", "PATH": "/usr/bin:/bin"}
+    return run_earful(*args, env=env)
 
 
 @pytest.fixture
