@@ -23,7 +23,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -347,20 +347,27 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
     return result
 
 
+def _list_by_ids(
+    client: HttpClient,
+    source: SourceConfig,
+    quota: DailyQuota,
+    endpoint: str,
+    part: str,
+    ids: list[str],
+    key: str,
+) -> Iterator[dict[str, Any]]:
+    """``endpoint``.list responses for ``ids``, BATCH ids a call (LIST_COST units each),
+    each call made only when the previous response has been used."""
+    for start in range(0, len(ids), BATCH):
+        params = {"part": part, "id": ",".join(ids[start : start + BATCH]), "key": key}
+        yield _call(client, source, quota, endpoint, params, LIST_COST)
+
+
 def _videos(
     client: HttpClient, source: SourceConfig, quota: DailyQuota, ids: list[str], key: str
 ) -> dict[str, RawMention]:
     out: dict[str, RawMention] = {}
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        data = _call(
-            client,
-            source,
-            quota,
-            "videos",
-            {"part": "snippet,statistics", "id": ",".join(chunk), "key": key},
-            LIST_COST,
-        )
+    for data in _list_by_ids(client, source, quota, "videos", "snippet,statistics", ids, key):
         for m in parse_data(data).mentions:
             out[m.external_id] = m
     return out
@@ -384,15 +391,7 @@ def _add_followers(
 
     ids = sorted({c for m in mentions if (c := channel_of(m))})
     followers: dict[str, int | None] = {}
-    for start in range(0, len(ids), BATCH):
-        data = _call(
-            client,
-            source,
-            quota,
-            "channels",
-            {"part": "statistics", "id": ",".join(ids[start : start + BATCH]), "key": key},
-            LIST_COST,
-        )
+    for data in _list_by_ids(client, source, quota, "channels", "statistics", ids, key):
         followers.update(channel_followers(data))
     for m in mentions:
         channel = channel_of(m)
@@ -408,15 +407,7 @@ def refresh(client: HttpClient, source: SourceConfig, items: list[RefreshItem]) 
     video_ids = [i.external_id for i in items if not _is_comment(i)]
     comment_ids = [i.external_id for i in items if _is_comment(i)]
     out = list(_videos(client, source, quota, video_ids, key).values())
-    for start in range(0, len(comment_ids), BATCH):
-        data = _call(
-            client,
-            source,
-            quota,
-            "comments",
-            {"part": "snippet", "id": ",".join(comment_ids[start : start + BATCH]), "key": key},
-            LIST_COST,
-        )
+    for data in _list_by_ids(client, source, quota, "comments", "snippet", comment_ids, key):
         out.extend(parse_data(data).mentions)
     if source.params.get("followers", True):
         _add_followers(client, source, quota, out, key)
