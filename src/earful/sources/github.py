@@ -39,7 +39,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, read_rate_limit, resolve_secret
-from earful.sources.values import load_json, parse_iso_utc
+from earful.sources.values import keep_or_note, load_json, parse_iso_utc
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -67,10 +67,7 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     result = ParseResult(mentions=[])
     for item in items:
         mention = _mention(item) if isinstance(item, dict) else None
-        if mention is None:
-            result.problems.append("github: an item without id/html_url was skipped")
-        else:
-            result.mentions.append(mention)
+        keep_or_note(result, mention, "github: an item without id/html_url was skipped")
     return result
 
 

@@ -43,7 +43,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, param_list
-from earful.sources.values import load_cursor, load_json, parse_iso_utc
+from earful.sources.values import keep_or_note, load_cursor, load_json, parse_iso_utc
 from earful.text import tidy_whitespace
 
 logger = logging.getLogger(__name__)
@@ -73,18 +73,11 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     result = ParseResult(mentions=[])
     for view in posts:
         mention = _post(view) if isinstance(view, dict) else None
-        _add(result, mention, "post")
+        keep_or_note(result, mention, "lemmy: a post without id was skipped")
     for view in comments:
         mention = _comment(view) if isinstance(view, dict) else None
-        _add(result, mention, "comment")
+        keep_or_note(result, mention, "lemmy: a comment without id was skipped")
     return result
-
-
-def _add(result: ParseResult, mention: RawMention | None, what: str) -> None:
-    if mention is None:
-        result.problems.append(f"lemmy: a {what} without id was skipped")
-    else:
-        result.mentions.append(mention)
 
 
 def _author(creator: dict[str, Any]) -> str | None:

@@ -54,12 +54,13 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient, HttpResponse
 from earful.sources.limits import as_int, param_list, read_rate_limit, resolve_secret
-from earful.sources.values import load_json
+from earful.sources.values import keep_or_note, load_json
 from earful.text import html_to_text, tidy_whitespace
 
 logger = logging.getLogger(__name__)
 
 KIND = "reddit"
+_SKIPPED = "reddit: a thing without id was skipped"
 WEB = "https://www.reddit.com"
 API = "https://oauth.reddit.com"
 TOKEN_URL = "https://www.reddit.com/api/v1/access_token"
@@ -101,20 +102,13 @@ def _walk(node: Any, result: ParseResult) -> None:
     if kind == "Listing":
         _walk(data.get("children") or [], result)
     elif kind == "t3":
-        _add(result, _post(data))
+        keep_or_note(result, _post(data), _SKIPPED)
     elif kind == "t1":
-        _add(result, _comment(data))
+        keep_or_note(result, _comment(data), _SKIPPED)
         replies = data.get("replies")
         if isinstance(replies, dict):  # "" when there are none
             _walk(replies, result)
     # "more" stubs and other kinds (t2 accounts, t5 subreddits) carry no mention.
-
-
-def _add(result: ParseResult, mention: RawMention | None) -> None:
-    if mention is None:
-        result.problems.append("reddit: a thing without id was skipped")
-    else:
-        result.mentions.append(mention)
 
 
 def _fullname(data: dict[str, Any], prefix: str) -> str | None:

@@ -48,7 +48,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, resolve_secret
-from earful.sources.values import load_cursor, load_json
+from earful.sources.values import keep_or_note, load_cursor, load_json
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -73,10 +73,7 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     result = ParseResult(mentions=[])
     for item in data["items"]:
         mention = _mention(item) if isinstance(item, dict) else None
-        if mention is None:
-            result.problems.append("stackexchange: an item without question_id/link was skipped")
-        else:
-            result.mentions.append(mention)
+        keep_or_note(result, mention, "stackexchange: an item without question_id/link was skipped")
     return result
 
 

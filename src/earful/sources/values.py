@@ -4,6 +4,7 @@
   ``json``).
 * :func:`load_cursor` — a connector's JSON ``PollState.cursor``; ``None`` when unset or not
   JSON, so the connector starts afresh instead of failing.
+* :func:`keep_or_note` — a parsed item's mention kept, or a problem noted when it gave none.
 * :func:`parse_iso_utc` — an ISO 8601 timestamp ("...Z", "+02:00", or naive, taken as UTC) as an
   aware UTC datetime; ``None`` for anything else.
 """
@@ -16,6 +17,8 @@ from typing import Any
 
 from earful.clock import ensure_utc
 from earful.errors import ParseError
+from earful.mention import RawMention
+from earful.sources.base import ParseResult
 
 
 def load_json(body: bytes, kind: str) -> Any:
@@ -46,3 +49,11 @@ def parse_iso_utc(raw: object) -> datetime | None:
     except ValueError:
         return None
     return ensure_utc(value)
+
+
+def keep_or_note(result: ParseResult, mention: RawMention | None, problem: str) -> None:
+    """Keep ``mention`` in ``result``; when the item gave none, note ``problem`` instead."""
+    if mention is None:
+        result.problems.append(problem)
+    else:
+        result.mentions.append(mention)

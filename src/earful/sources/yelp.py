@@ -39,7 +39,7 @@ from earful.mention import RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState
 from earful.sources.http import HttpClient
 from earful.sources.limits import param_list, resolve_secret
-from earful.sources.values import load_json
+from earful.sources.values import keep_or_note, load_json
 from earful.text import tidy_whitespace
 
 logger = logging.getLogger(__name__)
@@ -62,10 +62,7 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     result = ParseResult(mentions=[])
     for review in data["reviews"]:
         mention = _mention(review, language) if isinstance(review, dict) else None
-        if mention is None:
-            result.problems.append("yelp: a review without id or url was skipped")
-        else:
-            result.mentions.append(mention)
+        keep_or_note(result, mention, "yelp: a review without id or url was skipped")
     return result
 
 

@@ -3,7 +3,9 @@ from datetime import UTC, datetime
 import pytest
 
 from earful.errors import ParseError
-from earful.sources.values import load_cursor, load_json, parse_iso_utc
+from earful.mention import RawMention
+from earful.sources.base import ParseResult
+from earful.sources.values import keep_or_note, load_cursor, load_json, parse_iso_utc
 
 
 def test_parse_iso_utc_reads_z_offsets_and_naive_as_utc() -> None:
@@ -29,3 +31,12 @@ def test_load_json_names_the_connector() -> None:
 def test_load_cursor_starts_afresh_on_unset_or_broken() -> None:
     assert load_cursor(None) is None and load_cursor("") is None and load_cursor("{x") is None
     assert load_cursor('{"k": "v"}') == {"k": "v"} and load_cursor("12.5") == 12.5
+
+
+def test_keep_or_note_keeps_a_mention_or_notes_the_problem() -> None:
+    result = ParseResult(mentions=[])
+    mention = RawMention(source="github", external_id="1", url=None, text="hi")
+    keep_or_note(result, mention, "unused")
+    keep_or_note(result, None, "github: an item without id was skipped")
+    assert result.mentions == [mention]
+    assert result.problems == ["github: an item without id was skipped"]
