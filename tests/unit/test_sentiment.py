@@ -114,11 +114,16 @@ def test_brand_name_has_no_effect(template: str) -> None:
     assert len({STOCK.polarity_scores(template.format(n))["compound"] for n in names}) > 1
 
 
-def test_united_breaks_guitars_is_not_positive(analyzer: SentimentAnalyzer) -> None:
+def test_united_breaks_guitars_reads_as_a_complaint(analyzer: SentimentAnalyzer) -> None:
     assert STOCK.polarity_scores("United Breaks Guitars")["compound"] > 0.05
     score = analyzer.score("United Breaks Guitars")
-    assert score.label != "positive"
+    # the name is masked and "breaks" is the defect verb of the service lexicon
+    assert score.label == "negative"
     assert score.raw_compound > 0.05  # the stock score stays visible
+
+
+def test_breaks_new_ground_is_praise_not_a_defect(analyzer: SentimentAnalyzer) -> None:
+    assert analyzer.score("This album breaks new ground, stunning").label == "positive"
 
 
 def test_names_given_per_call_are_masked_too() -> None:
