@@ -8,12 +8,13 @@ read from the environment at import time. Routes:
   200 acknowledged; 200 "already acknowledged" when someone else was first; 409 when this very
   link was used before (a replay); 410 expired; 403 tampered; 404 unknown escalation.
 * ``GET /api/escalations`` — the same list as JSON.
-* The digest's router (``earful.digest.web.router``) is mounted when that module exists.
+* ``GET /healthz`` — liveness (the database answers).
+* ``GET /digests``, ``GET /digests/{brand}/{date}`` — the digest archive and pages
+  (``earful.digest.web``).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -27,6 +28,7 @@ from earful.acklinks import AckLinkError, verify_token
 from earful.clock import Clock, SystemClock
 from earful.config import AppConfig
 from earful.db import run_in_transaction
+from earful.digest.web import make_digest_router
 from earful.escalation import (
     ACTIVE,
     EscalationStateError,
@@ -139,11 +141,13 @@ def create_app(
 
         return run_in_transaction(engine, work)
 
-    try:
-        digest_web = importlib.import_module("earful.digest.web")
-    except ImportError:
-        digest_web = None
-    router = getattr(digest_web, "router", None) if digest_web else None
-    if router is not None:
-        app.include_router(router)
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        """Liveness for orchestrators: the process answers and the database is reachable."""
+        run_in_transaction(engine, lambda session: session.exec(select(1)).one())
+        return JSONResponse({"status": "ok"})
+
+    app.include_router(
+        make_digest_router(get_engine=lambda: engine, get_config=lambda: config, clock=clock)
+    )
     return app

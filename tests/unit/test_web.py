@@ -105,3 +105,23 @@ def test_expired_and_tampered_links(sqlite_engine: Engine) -> None:
     with Session(sqlite_engine) as s:
         esc = s.get(Escalation, esc_id)
         assert esc is not None and esc.status == "open"
+
+
+def test_health_and_digest_pages_are_served(sqlite_engine: Engine) -> None:
+    from earful.config import BrandConfig
+
+    config = AppConfig(brands=[BrandConfig(name="Acme")])
+    with Session(sqlite_engine) as s, s.begin():
+        s.add(
+            Mention(source="rss", external_id="d1", text="<b>Acme</b> lost my bag", fetched_at=T0)
+        )
+    app = create_app(Settings(secret_key=SECRET), sqlite_engine, config, clock=SimulatedClock(T0))  # type: ignore[arg-type]
+    client = TestClient(app)
+    assert client.get("/healthz").json() == {"status": "ok"}
+    archive = client.get("/digests")
+    assert archive.status_code == 200 and "Acme" in archive.text
+    page = client.get("/digests/Acme/2025-03-11")
+    assert page.status_code == 200
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    data = client.get("/digests/Acme/2025-03-11", params={"format": "json"}).json()
+    assert data["brand"] == "Acme" and data["date"] == "2025-03-11"
