@@ -206,9 +206,7 @@ class HttpClient:
                 wait = self._backoff(attempt, exc.retry_after)
                 if attempt > self.max_retries or wait is None:
                     raise
-                logger.info(
-                    "%s: %s (attempt %s), retrying in %.1fs", source or host, exc, attempt, wait
-                )
+                logger.info("%s (attempt %s), retrying in %.1fs", exc, attempt, wait)
                 self._sleep(wait)
                 continue
             except SourceError:
