@@ -83,6 +83,13 @@ class SourceConfig(BaseModel):
     brands: list[str] | None = Field(
         None, description="only match these brands (default: all brands)"
     )
+    about: str | None = Field(
+        None,
+        description=(
+            "every item is about this brand, whatever its text says (reviews of your own app "
+            "or business); other brands' queries still match too"
+        ),
+    )
 
     @field_validator("kind")
     @classmethod

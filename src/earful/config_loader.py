@@ -307,6 +307,10 @@ def _cross_checks(config: AppConfig) -> list[tuple[Path_, str]]:
                 problems.append(
                     (("sources", i, "brands", j), f"{name!r} is not a configured brand")
                 )
+        if source.about is not None and source.about.casefold() not in names:
+            problems.append(
+                (("sources", i, "about"), f"{source.about!r} is not a configured brand")
+            )
     return problems
 
 

@@ -187,11 +187,16 @@ class MatchBrands:
         config: AppConfig,
         *,
         restrict: Sequence[str] | None = None,
+        about: str | None = None,
         make_doc: Callable[[RawMention], Any] = _match_doc,
     ) -> None:
         self.matcher = matcher
         self.competitors = competitor_names(config)
         self.allowed = allowed_brands(config, restrict)
+        # A review source of the brand's own app or business: its items rarely name the
+        # brand, yet every one of them is about it.
+        brand = config.brand(about) if about else None
+        self.about = brand.name if brand is not None else None
         self.make_doc = make_doc
 
     def process(self, batch: list[Item], rejected: Counter[str]) -> list[Item]:
@@ -200,6 +205,8 @@ class MatchBrands:
             names = self.matcher.match(self.make_doc(item.raw))
             if self.allowed is not None:
                 names = [n for n in names if n.lower() in self.allowed]
+            if self.about is not None and self.about not in names:
+                names = [self.about, *names]
             if not names:
                 rejected["no_brand"] += 1
                 continue
@@ -302,8 +309,9 @@ def stages_for(ctx: PipelineContext, *, source_name: str | None) -> list[Stage]:
         return cached[1]
     source = ctx.config.source(source_name) if source_name else None
     restrict = source.brands if source is not None else None
+    about = source.about if source is not None else None
     stages: list[Stage] = [
-        MatchBrands(ctx.matcher, ctx.config, restrict=restrict),
+        MatchBrands(ctx.matcher, ctx.config, restrict=restrict, about=about),
         Dedupe(),
         ScoreSentiment(ctx.analyzer, ctx.config),
     ]

@@ -241,6 +241,13 @@ def test_source_brands_must_exist(in_tmp: Path) -> None:
     )
 
 
+def test_source_about_must_be_a_brand(in_tmp: Path) -> None:
+    write(in_tmp, sources=SOURCES + "    about: Nobody\n")
+    assert error_of(in_tmp) == (
+        "config/sources.yaml:6: sources[0].about: 'Nobody' is not a configured brand"
+    )
+
+
 def test_wrong_top_level_key(in_tmp: Path) -> None:
     write(in_tmp, brands=BRANDS.replace("brands:", "brand:"))
     assert error_of(in_tmp) == (

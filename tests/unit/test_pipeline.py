@@ -84,6 +84,20 @@ def test_source_brands_restrict_matches_but_keep_competitors() -> None:
     assert rejected["no_brand"] == 1
 
 
+def test_about_source_items_are_the_brands_even_without_its_name() -> None:
+    stage = MatchBrands(FakeMatcher([]), config(), about="acme", make_doc=lambda r: r)
+    rejected: Counter[str] = Counter()
+    kept = stage.process([Item(raw("1", "the app crashes at login"))], rejected)
+    assert [b.brand for b in kept[0].brands] == ["Acme"]
+    also = MatchBrands(FakeMatcher(["Globex"]), config(), about="Acme", make_doc=lambda r: r)
+    kept = also.process([Item(raw("2", "worse than globex"))], rejected)
+    assert [(b.brand, b.is_competitor) for b in kept[0].brands] == [
+        ("Acme", False),
+        ("Globex", True),
+    ]
+    assert rejected == Counter()
+
+
 def test_dedupe_by_id_and_canonical_url() -> None:
     batch = [
         Item(raw("1", "a", url="https://x.example/p?utm_source=z")),
