@@ -216,7 +216,8 @@ def peak_rss(quick: bool) -> dict[str, Any]:
 
 
 def ingest_child(n: int) -> dict[str, Any]:
-    """Runs in a child process so its peak RSS is the ingest's alone."""
+    """Runs in a child process so its peak RSS is the ingest's alone: ingests generated feeds,
+    chunk by chunk (as a runner meets them), until ``n`` new mentions are stored."""
     from earful.db import init_db, make_engine
     from earful.pipeline import build_context
     from earful.sources.feed import parse
@@ -226,9 +227,12 @@ def ingest_child(n: int) -> dict[str, Any]:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'rss.db'}")
         init_db(engine)
         ctx = build_context(bench_config(), SimulatedClock(datetime(2026, 1, 2, tzinfo=UTC)))
-        for body in feed_bodies(n, per_feed=200, seed=23):
-            raws = parse(body, url="https://bench.example.com/").mentions
-            stored += _store(engine, raws, ctx, count_updates=False)
+        chunk = 0
+        while stored < n:
+            for body in feed_bodies(10_000, per_feed=200, seed=23 + chunk, id_prefix=f"c{chunk}-"):
+                raws = parse(body, url="https://bench.example.com/").mentions
+                stored += _store(engine, raws, ctx, count_updates=False)
+            chunk += 1
         engine.dispose()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"peak_rss_mb": round(peak_kb / 1024, 1), "stored": stored}

@@ -183,13 +183,17 @@ def rss_feed(items: list[tuple[str, str, str]], *, start: datetime | None = None
     return "\n".join(out).encode("utf-8")
 
 
-def feed_bodies(n_posts: int, *, per_feed: int = 50, seed: int = 7) -> Iterator[bytes]:
-    """RSS bodies carrying ``n_posts`` generated posts, ``per_feed`` items each."""
+def feed_bodies(
+    n_posts: int, *, per_feed: int = 50, seed: int = 7, id_prefix: str = "g"
+) -> Iterator[bytes]:
+    """RSS bodies carrying ``n_posts`` generated posts, ``per_feed`` items each; item ids are
+    ``id_prefix`` + position, so distinct prefixes give distinct mentions."""
     posts = generate_posts(n_posts, seed=seed)
     for start in range(0, n_posts, per_feed):
         chunk = posts[start : start + per_feed]
         items = [
-            (f"g{start + i}", text[:80], f"<p>{escape(text)}</p>") for i, text in enumerate(chunk)
+            (f"{id_prefix}{start + i}", text[:80], f"<p>{escape(text)}</p>")
+            for i, text in enumerate(chunk)
         ]
         yield rss_feed(items)
 
