@@ -64,7 +64,9 @@ class HttpResponse:
         try:
             return json.loads(self.body)
         except ValueError as exc:
-            raise ParseError(f"{self.url}: response is not JSON: {exc}", reason="json") from exc
+            # The query string may carry an API key (YouTube's ?key=): never put it in a message.
+            where = self.url.split("?", 1)[0]
+            raise ParseError(f"{where}: response is not JSON: {exc}", reason="json") from exc
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

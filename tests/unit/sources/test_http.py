@@ -144,3 +144,14 @@ def test_circuit_opens_after_repeated_failures() -> None:
 def test_parse_retry_after_http_date() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412500.0) == 10.0
     assert parse_retry_after("soon", now=0.0) is None
+
+
+def test_not_json_error_never_shows_the_query_string() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"<html>oops</html>")
+
+    resp = client_for(handler).get("https://api.example.org/v3/search", params={"key": "SECRET"})
+    with pytest.raises(SourceError) as info:
+        resp.json()
+    assert "SECRET" not in str(info.value)
+    assert "https://api.example.org/v3/search" in str(info.value)
