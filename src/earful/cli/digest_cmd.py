@@ -52,6 +52,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
 
         from earful.clock import SystemClock
+        from earful.db import upgrade
         from earful.digest.build import build_digest
         from earful.digest.charts import render_charts
         from earful.digest.mail import build_message, send_message, subject_for, valid_recipients
@@ -59,9 +60,11 @@ def register(app: typer.Typer) -> None:
 
         st = state(ctx)
         config = st.config()
+        engine = st.engine()
+        upgrade(engine)  # a fresh database gives an empty digest, not a missing-table traceback
         try:
             data = build_digest(
-                st.engine(),
+                engine,
                 config,
                 brand=brand,
                 now=SystemClock().now(),
@@ -115,9 +118,13 @@ def register(app: typer.Typer) -> None:
     def digest_due(ctx: typer.Context) -> None:
         """Send every scheduled digest that is due now (each brand once per local day)."""
         from earful.clock import SystemClock
+        from earful.db import upgrade
         from earful.digest.schedule import run_due_digests
 
         st = state(ctx)
-        runs = run_due_digests(st.engine(), st.config(), st.settings(), SystemClock())
+        config = st.config()
+        engine = st.engine()
+        upgrade(engine)
+        runs = run_due_digests(engine, config, st.settings(), SystemClock())
         for run in runs:
             typer.echo(f"{run.brand} {run.day}: {run.status}")

@@ -90,6 +90,14 @@ def test_unknown_brand_is_an_honest_empty_digest(
     assert "not in the config" in err
 
 
+def test_a_fresh_database_gives_an_empty_digest(config_dir: Path, tmp_path: Path) -> None:
+    code, stdout, err = run(
+        config_dir, f"sqlite:///{tmp_path / 'fresh.db'}", "digest", "--brand", "Acme", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(stdout)["volume"] == 0
+
+
 def test_send_without_recipients_is_bad_usage(
     config_dir: Path, sqlite_url: str, sqlite_engine: Engine
 ) -> None:
