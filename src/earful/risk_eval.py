@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -102,7 +102,7 @@ def load_members(session: Session, brand: str, *, since: datetime, now: datetime
         select(Mention)
         .join(MentionBrand, col(MentionBrand.mention_id) == col(Mention.id))
         .where(
-            MentionBrand.brand == brand,
+            col(MentionBrand.brand) == brand,
             or_(
                 col(MentionBrand.published_at) >= since,
                 col(Mention.updated_at) >= since,
@@ -307,6 +307,16 @@ def updated_mention_ids(session: Session, *, since: datetime) -> list[int]:
     return sorted({int(i) for i in [*snap, *upd] if i is not None})
 
 
+def _negative_of(brand: str, *, since: datetime, now: datetime) -> list[ColumnElement[bool]]:
+    """The brand's negative mentions published in [since, now]."""
+    return [
+        col(MentionBrand.brand) == brand,
+        col(MentionBrand.published_at) >= since,
+        col(MentionBrand.published_at) <= now,
+        col(Mention.sentiment_label) == "negative",
+    ]
+
+
 def spike_candidates(session: Session, *, now: datetime, config: AppConfig) -> list[Candidate]:
     """A level-1 candidate per tracked brand whose negative volume this hour is a spike
     (``earful.spikes``); none before ``min_history_days`` of history."""
@@ -322,15 +332,20 @@ def spike_candidates(session: Session, *, now: datetime, config: AppConfig) -> l
     for brand in config.brands:
         if not brand.track:
             continue
+        # Most ticks of most hours are quiet: count this hour first and read the weeks of
+        # history only when the hour has enough negative posts to be a spike at all.
+        in_hour = session.exec(
+            select(func.count())
+            .select_from(MentionBrand)
+            .join(Mention, col(Mention.id) == col(MentionBrand.mention_id))
+            .where(*_negative_of(brand.name, since=current, now=now))
+        ).one()
+        if in_hour < cfg.min_count:
+            continue
         rows = session.exec(
             select(MentionBrand.published_at, Mention.source, Mention.text)
             .join(Mention, col(Mention.id) == col(MentionBrand.mention_id))
-            .where(
-                MentionBrand.brand == brand.name,
-                col(MentionBrand.published_at) >= since,
-                col(MentionBrand.published_at) <= now,
-                Mention.sentiment_label == "negative",
-            )
+            .where(*_negative_of(brand.name, since=since, now=now))
         ).all()
         if not rows:
             continue
