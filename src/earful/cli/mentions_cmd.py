@@ -84,6 +84,7 @@ def show_mentions(
 ) -> None:
     if sentiment and sentiment.lower() not in SENTIMENTS:
         raise typer.BadParameter(f"one of {', '.join(SENTIMENTS)}", param_hint="--sentiment")
+    since_at = parse_since(since, SystemClock().now())  # bad input fails even on an empty DB
     st = state(ctx)
     engine = st.engine()
     rows: list[repository.MentionRow] = []
@@ -94,7 +95,7 @@ def show_mentions(
                 brand=brand,
                 sentiment=sentiment,
                 source=source,
-                since=parse_since(since, SystemClock().now()),
+                since=since_at,
                 search=search,
                 limit=limit,
             )

@@ -107,3 +107,8 @@ def test_bad_sentiment_and_since_are_usage_errors(db: str) -> None:
 def test_empty_database_lists_nothing(tmp_path: Path) -> None:
     result = earful("--db", f"sqlite:///{tmp_path / 'empty.db'}", "mentions", "--json")
     assert result.returncode == 0 and result.stdout == ""
+
+
+def test_bad_since_is_a_usage_error_even_on_an_empty_database(tmp_path: Path) -> None:
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert earful("--db", empty, "mentions", "--since", "garbage").returncode == 2
