@@ -19,7 +19,6 @@ from sqlmodel import Session
 
 from earful.clock import SimulatedClock
 from earful.config import AppConfig
-from earful.escalation import Candidate, escalate
 from earful.escalation_models import Escalation
 from earful.models import Mention
 from earful.notify.console import FileSender
@@ -27,6 +26,7 @@ from earful.notify.outbox import deliver_due
 from earful.risk import Reason
 from earful.settings import Settings
 from earful.web import create_app
+from tests.unit.escalation_factories import open_escalation
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
@@ -68,26 +68,17 @@ def test_list_and_acknowledge_from_the_notification(
     sqlite_engine: Engine, served: tuple[str, Settings, AppConfig], tmp_path: Path
 ) -> None:
     base, settings, config = served
-    with Session(sqlite_engine) as s, s.begin():
-        m = Mention(
+    esc_id = open_escalation(
+        sqlite_engine,
+        Mention(
             source="reddit", external_id="r1", text="Acme <b>burned</b> my hand", fetched_at=T0
-        )
-        s.add(m)
-        s.flush()
-        cand = Candidate(
-            brand="Acme",
-            incident_key="i",
-            risk=66,
-            mention_id=m.id,
-            source="reddit",
-            external_id="r1",
-            reasons=[Reason("severity", 20, "injury: 'burned'")],
-        )
-        esc = escalate(
-            s, cand, now=T0, risk_config=config.risk, config=config.escalation
-        ).escalation
-        assert esc is not None
-        esc_id = esc.id
+        ),
+        brand="Acme",
+        risk=66,
+        reasons=[Reason("severity", 20, "injury: 'burned'")],
+        now=T0,
+        config=config,
+    )
     sink = FileSender(tmp_path / "n.jsonl")
     deliver_due(
         sqlite_engine, {"f": sink}, clock=SimulatedClock(T0), config=config, settings=settings

@@ -12,12 +12,12 @@ from sqlmodel import Session
 from earful.acklinks import AckClaim, make_token
 from earful.clock import SimulatedClock
 from earful.config import AppConfig
-from earful.escalation import Candidate, escalate
 from earful.escalation_models import Escalation
 from earful.models import Mention
 from earful.risk import Reason
 from earful.settings import Settings
 from earful.web import create_app
+from tests.unit.escalation_factories import open_escalation
 
 with warnings.catch_warnings():
     # Starlette deprecates its httpx-based TestClient in favour of httpx2 (not installed).
@@ -30,29 +30,20 @@ SECRET = "web-test-secret"
 
 def _setup(engine: Engine) -> tuple[TestClient, SimulatedClock, int]:
     config = AppConfig()
-    with Session(engine) as s, s.begin():
-        m = Mention(
+    esc_id = open_escalation(
+        engine,
+        Mention(
             source="mastodon",
             external_id="1",
             text="<script>alert(1)</script> broke",
             fetched_at=T0,
-        )
-        s.add(m)
-        s.flush()
-        cand = Candidate(
-            brand="Acme",
-            incident_key="i",
-            risk=60,
-            mention_id=m.id,
-            source="mastodon",
-            external_id="1",
-            reasons=[Reason("velocity", 60, "likes ×9 in 1 h")],
-        )
-        esc = escalate(
-            s, cand, now=T0, risk_config=config.risk, config=config.escalation
-        ).escalation
-        assert esc is not None and esc.id is not None
-        esc_id = esc.id
+        ),
+        brand="Acme",
+        risk=60,
+        reasons=[Reason("velocity", 60, "likes ×9 in 1 h")],
+        now=T0,
+        config=config,
+    )
     clock = SimulatedClock(T0 + timedelta(minutes=5))
     app = create_app(Settings(secret_key=SECRET), engine, config, clock=clock)  # type: ignore[arg-type]
     return TestClient(app), clock, esc_id

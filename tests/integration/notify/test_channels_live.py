@@ -21,13 +21,13 @@ from sqlmodel import Session, select
 
 from earful.clock import SimulatedClock
 from earful.config import AppConfig
-from earful.escalation import Candidate, escalate
 from earful.escalation_models import Notification
 from earful.models import Mention
 from earful.notify.outbox import deliver_due, senders_from_config
 from earful.notify.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
 from earful.risk import Reason
 from earful.settings import Settings
+from tests.unit.escalation_factories import open_escalation
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
@@ -94,32 +94,20 @@ def hook_server() -> Iterator[tuple[Receiver, str]]:
 
 
 def _seed(engine: Engine, config: AppConfig) -> None:
-    with Session(engine) as s, s.begin():
-        m = Mention(
-            source="youtube",
-            external_id="v1",
-            text="United baggage handlers broke my guitar <3",
-            fetched_at=T0,
-            author="sonsofmaxwell",
-            author_followers=2000,
-            sentiment_compound=-0.6,
-            url="https://www.youtube.com/watch?v=5YGc4zOqozo",
-        )
-        s.add(m)
-        s.flush()
-        cand = Candidate(
-            brand="United",
-            incident_key="i",
-            risk=62,
-            mention_id=m.id,
-            source="youtube",
-            external_id="v1",
-            reasons=[
-                Reason("velocity", 40, "views ×8 in 2 h"),
-                Reason("severity", 22, "defect: 'broke'"),
-            ],
-        )
-        escalate(s, cand, now=T0, risk_config=config.risk, config=config.escalation)
+    mention = Mention(
+        source="youtube",
+        external_id="v1",
+        text="United baggage handlers broke my guitar <3",
+        fetched_at=T0,
+        author="sonsofmaxwell",
+        author_followers=2000,
+        sentiment_compound=-0.6,
+        url="https://www.youtube.com/watch?v=5YGc4zOqozo",
+    )
+    reasons = [Reason("velocity", 40, "views ×8 in 2 h"), Reason("severity", 22, "defect: 'broke'")]
+    open_escalation(
+        engine, mention, brand="United", risk=62, reasons=reasons, now=T0, config=config
+    )
 
 
 def test_email_and_signed_webhook_arrive(

@@ -11,13 +11,13 @@ from sqlmodel import Session, select
 from earful.clock import SimulatedClock, ensure_utc
 from earful.config import AppConfig
 from earful.errors import NotificationError, TransientNotificationError
-from earful.escalation import Candidate, escalate
 from earful.escalation_models import Escalation, Notification
 from earful.models import Mention
 from earful.notify.message import Message
 from earful.notify.outbox import deliver_due, failures
 from earful.risk import Reason
 from earful.settings import Settings
+from tests.unit.escalation_factories import open_escalation
 
 T0 = datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
 CONFIG = AppConfig.model_validate(
@@ -57,32 +57,25 @@ class Recorder:
 
 
 def _seed(engine: Engine) -> int:
-    with Session(engine) as s, s.begin():
-        m = Mention(
-            source="youtube",
-            external_id="v1",
-            text="United broke my <b>guitar</b>",
-            fetched_at=T0,
-            author="sonsofmaxwell",
-            author_followers=2000,
-            sentiment_compound=-0.6,
-        )
-        s.add(m)
-        s.flush()
-        cand = Candidate(
-            brand="United",
-            incident_key="incident:youtube:v1",
-            risk=60,
-            reasons=[Reason("velocity", 60, "views ×8 in 2 h")],
-            mention_id=m.id,
-            source="youtube",
-            external_id="v1",
-        )
-        esc = escalate(
-            s, cand, now=T0, risk_config=CONFIG.risk, config=CONFIG.escalation
-        ).escalation
-        assert esc is not None and esc.id is not None
-        return esc.id
+    mention = Mention(
+        source="youtube",
+        external_id="v1",
+        text="United broke my <b>guitar</b>",
+        fetched_at=T0,
+        author="sonsofmaxwell",
+        author_followers=2000,
+        sentiment_compound=-0.6,
+    )
+    return open_escalation(
+        engine,
+        mention,
+        brand="United",
+        risk=60,
+        reasons=[Reason("velocity", 60, "views ×8 in 2 h")],
+        now=T0,
+        config=CONFIG,
+        incident_key="incident:youtube:v1",
+    )
 
 
 def test_each_row_is_delivered_once(sqlite_engine: Engine) -> None:
