@@ -11,12 +11,11 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,6 +28,7 @@ from earful.bench.workload import (
 )
 from earful.clock import SimulatedClock
 from earful.config import AppConfig, BrandConfig
+from earful.local_server import LocalServer
 
 
 def bench_config() -> AppConfig:
@@ -154,18 +154,16 @@ class _FeedHandler(BaseHTTPRequestHandler):
         pass
 
 
+class _FeedServer(LocalServer):
+    def __init__(self, bodies: dict[str, bytes]) -> None:
+        self._serve(type("Handler", (_FeedHandler,), {"bodies": bodies, "body_bytes_sent": 0}))
+
+
 @contextmanager
 def serve_feeds(bodies: dict[str, bytes]) -> Iterator[str]:
     """A local HTTP server on 127.0.0.1 serving ``bodies`` by path, with ETag/304."""
-    handler = type("Handler", (_FeedHandler,), {"bodies": bodies, "body_bytes_sent": 0})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _FeedServer(bodies) as server:
+        yield server.base_url
 
 
 def repoll(quick: bool) -> dict[str, Any]:
