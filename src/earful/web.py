@@ -74,10 +74,14 @@ def open_escalations(session: Session, limit: int = 200) -> list[dict[str, Any]]
         .order_by(col(Escalation.opened_at).desc())
         .limit(limit)
     ).all()
+    ids = {esc.mention_id for esc in rows if esc.mention_id is not None}
+    mentions = {
+        m.id: m for m in session.exec(select(Mention).where(col(Mention.id).in_(ids))).all()
+    }
     out = []
     for esc in rows:
         data = escalation_to_dict(esc)
-        mention = session.get(Mention, esc.mention_id) if esc.mention_id else None
+        mention = mentions.get(esc.mention_id) if esc.mention_id is not None else None
         reasons: list[dict[str, Any]] = list(data["reasons"])  # type: ignore[call-overload]
         reasons.sort(key=lambda r: -float(r.get("contribution", 0)))
         data["why"] = "; ".join(str(r.get("detail")) for r in reasons[:3])
