@@ -26,6 +26,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -104,6 +105,12 @@ def reasons_json(reasons: Sequence[Reason]) -> str:
 def load_reasons(esc: Escalation) -> list[dict[str, object]]:
     data = json.loads(esc.reasons or "[]")
     return data if isinstance(data, list) else []
+
+
+def why_text(reasons: Sequence[dict[str, Any]], n: int = 3) -> str:
+    """The ``n`` largest contributing reasons (stored JSON form) in words, for people."""
+    top = sorted(reasons, key=lambda r: -float(r.get("contribution", 0)))[:n]
+    return "; ".join(str(r.get("detail", "")) for r in top if float(r.get("contribution", 0)))
 
 
 def add_event(

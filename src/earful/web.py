@@ -35,6 +35,8 @@ from earful.escalation import (
     acknowledge,
     add_event,
     escalation_to_dict,
+    load_reasons,
+    why_text,
 )
 from earful.escalation_models import Escalation, EscalationEvent
 from earful.models import Mention
@@ -82,9 +84,7 @@ def open_escalations(session: Session, limit: int = 200) -> list[dict[str, Any]]
     for esc in rows:
         data = escalation_to_dict(esc)
         mention = mentions.get(esc.mention_id) if esc.mention_id is not None else None
-        reasons: list[dict[str, Any]] = list(data["reasons"])  # type: ignore[call-overload]
-        reasons.sort(key=lambda r: -float(r.get("contribution", 0)))
-        data["why"] = "; ".join(str(r.get("detail")) for r in reasons[:3])
+        data["why"] = why_text(load_reasons(esc))
         data["text"] = (mention.text[:300] if mention else "") or ""
         data["author"] = mention.author if mention else None
         out.append(data)

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from earful.acklinks import AckClaim, ack_url
 from earful.clock import ensure_utc, isoformat_z
 from earful.config import AppConfig
-from earful.escalation import load_reasons
+from earful.escalation import load_reasons, why_text
 from earful.escalation_models import Escalation, Notification
 from earful.models import EngagementSnapshot, Mention
 from earful.risk import human_count, severity_spans
@@ -61,8 +61,7 @@ class Message:
         )
 
     def why(self, n: int = 3) -> str:
-        top = sorted(self.reasons, key=lambda r: -float(r.get("contribution", 0)))[:n]
-        return "; ".join(str(r.get("detail", "")) for r in top if float(r.get("contribution", 0)))
+        return why_text(self.reasons, n)
 
     def segments(self) -> list[tuple[str, bool]]:
         """The text cut into (piece, is_marked) so each renderer escapes and marks its way."""
