@@ -81,13 +81,6 @@ class RiskAssessment:
     supercritical: bool = False
     severity_terms: list[str] = field(default_factory=list)
 
-    def top_reasons(self, n: int = 3) -> list[Reason]:
-        return sorted(self.reasons, key=lambda r: r.contribution, reverse=True)[:n]
-
-    def summary(self, n: int = 3) -> str:
-        """The top factors in words: "views ×8 in 2 h; author 120k followers; 'broke'"."""
-        return "; ".join(r.detail for r in self.top_reasons(n) if r.contribution > 0)
-
 
 # -- helpers -----------------------------------------------------------------------------------
 
