@@ -39,7 +39,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, read_rate_limit, resolve_secret
-from earful.sources.values import keep_or_note, load_json, parse_iso_utc
+from earful.sources.values import keep_parsed, load_json, parse_iso_utc
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -66,8 +66,7 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
         raise ParseError("github: not a search result or issue", source=KIND, reason="shape")
     result = ParseResult(mentions=[])
     for item in items:
-        mention = _mention(item) if isinstance(item, dict) else None
-        keep_or_note(result, mention, "github: an item without id/html_url was skipped")
+        keep_parsed(result, _mention, item, "github: an item without id/html_url was skipped")
     return result
 
 

@@ -43,7 +43,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, param_list
-from earful.sources.values import keep_or_note, load_cursor, load_json, parse_iso_utc
+from earful.sources.values import keep_parsed, load_cursor, load_json, parse_iso_utc
 from earful.text import tidy_whitespace
 
 logger = logging.getLogger(__name__)
@@ -62,8 +62,10 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
         raise ParseError("lemmy: not a search or post response", source=KIND, reason="shape")
     if "error" in data and not any(k in data for k in ("posts", "comments")):
         raise ParseError(f"lemmy: error response: {data['error']}", source=KIND)
-    posts = list(data.get("posts") or [])
-    comments = list(data.get("comments") or [])
+    posts, comments = data.get("posts") or [], data.get("comments") or []
+    if not isinstance(posts, list) or not isinstance(comments, list):
+        raise ParseError("lemmy: posts or comments is not an array", source=KIND, reason="shape")
+    posts, comments = list(posts), list(comments)
     if isinstance(data.get("post_view"), dict):
         posts.append(data["post_view"])
     if isinstance(data.get("comment_view"), dict):
@@ -72,11 +74,9 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
         raise ParseError("lemmy: no posts[] or comments[]", source=KIND, reason="shape")
     result = ParseResult(mentions=[])
     for view in posts:
-        mention = _post(view) if isinstance(view, dict) else None
-        keep_or_note(result, mention, "lemmy: a post without id was skipped")
+        keep_parsed(result, _post, view, "lemmy: a post without id was skipped")
     for view in comments:
-        mention = _comment(view) if isinstance(view, dict) else None
-        keep_or_note(result, mention, "lemmy: a comment without id was skipped")
+        keep_parsed(result, _comment, view, "lemmy: a comment without id was skipped")
     return result
 
 

@@ -48,7 +48,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, param_list
-from earful.sources.values import load_cursor, load_json, parse_iso_utc
+from earful.sources.values import keep_parsed, load_cursor, load_json, parse_iso_utc
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -73,10 +73,12 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
         raise ParseError("mastodon: not a status, status list or search result", source=KIND)
     result = ParseResult(mentions=[])
     for status in statuses:
-        if not isinstance(status, dict) or not status.get("id"):
-            result.problems.append("mastodon: a status without id was skipped")
-            continue
-        result.mentions.append(_mention(status, url))
+        keep_parsed(
+            result,
+            lambda s: _mention(s, url) if s.get("id") else None,
+            status,
+            "mastodon: a status without id was skipped",
+        )
     return result
 
 

@@ -54,7 +54,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient, HttpResponse
 from earful.sources.limits import as_int, param_list, read_rate_limit, resolve_secret
-from earful.sources.values import keep_or_note, load_json
+from earful.sources.values import keep_parsed, load_json
 from earful.text import html_to_text, tidy_whitespace
 
 logger = logging.getLogger(__name__)
@@ -102,9 +102,9 @@ def _walk(node: Any, result: ParseResult) -> None:
     if kind == "Listing":
         _walk(data.get("children") or [], result)
     elif kind == "t3":
-        keep_or_note(result, _post(data), _SKIPPED)
+        keep_parsed(result, _post, data, _SKIPPED)
     elif kind == "t1":
-        keep_or_note(result, _comment(data), _SKIPPED)
+        keep_parsed(result, _comment, data, _SKIPPED)
         replies = data.get("replies")
         if isinstance(replies, dict):  # "" when there are none
             _walk(replies, result)

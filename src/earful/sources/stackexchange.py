@@ -48,7 +48,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, resolve_secret
-from earful.sources.values import keep_or_note, load_cursor, load_json
+from earful.sources.values import keep_parsed, load_cursor, load_json
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -72,8 +72,9 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
         raise ParseError("stackexchange: no items[] in the response", source=KIND, reason="shape")
     result = ParseResult(mentions=[])
     for item in data["items"]:
-        mention = _mention(item) if isinstance(item, dict) else None
-        keep_or_note(result, mention, "stackexchange: an item without question_id/link was skipped")
+        keep_parsed(
+            result, _mention, item, "stackexchange: an item without question_id/link was skipped"
+        )
     return result
 
 

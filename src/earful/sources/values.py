@@ -5,6 +5,9 @@
 * :func:`load_cursor` — a connector's JSON ``PollState.cursor``; ``None`` when unset or not
   JSON, so the connector starts afresh instead of failing.
 * :func:`keep_or_note` — a parsed item's mention kept, or a problem noted when it gave none.
+* :func:`keep_parsed` — ``keep_or_note`` around an item builder: an item that is not an object
+  or holds a field of the wrong type (``MALFORMED``) is noted and skipped, so a hostile or
+  drifted payload loses that item only and never escapes ``parse`` as a bare ``TypeError``.
 * :func:`parse_iso_utc` — an ISO 8601 timestamp ("...Z", "+02:00", or naive, taken as UTC) as an
   aware UTC datetime; ``None`` for anything else.
 """
@@ -12,6 +15,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -57,3 +61,27 @@ def keep_or_note(result: ParseResult, mention: RawMention | None, problem: str) 
         result.problems.append(problem)
     else:
         result.mentions.append(mention)
+
+
+# What a builder raises on a field of the wrong type: ``None.get``, ``int`` iterated, a timestamp
+# out of range, ``int("x")``.
+MALFORMED = (AttributeError, KeyError, TypeError, ValueError, OverflowError)
+
+
+def keep_parsed(
+    result: ParseResult,
+    build: Callable[[dict[str, Any]], RawMention | None],
+    item: object,
+    problem: str,
+) -> None:
+    """Keep ``build(item)``; note ``problem`` when ``item`` is not an object, gives no mention,
+    or is malformed (the error is appended to the note)."""
+    if not isinstance(item, dict):
+        result.problems.append(problem)
+        return
+    try:
+        mention = build(item)
+    except MALFORMED as exc:
+        result.problems.append(f"{problem}: {type(exc).__name__}: {exc}")
+        return
+    keep_or_note(result, mention, problem)

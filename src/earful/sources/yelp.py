@@ -39,7 +39,7 @@ from earful.mention import RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState
 from earful.sources.http import HttpClient
 from earful.sources.limits import param_list, resolve_secret
-from earful.sources.values import keep_or_note, load_json
+from earful.sources.values import keep_parsed, load_json
 from earful.text import tidy_whitespace
 
 logger = logging.getLogger(__name__)
@@ -61,8 +61,12 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     language = _language(data, url)
     result = ParseResult(mentions=[])
     for review in data["reviews"]:
-        mention = _mention(review, language) if isinstance(review, dict) else None
-        keep_or_note(result, mention, "yelp: a review without id or url was skipped")
+        keep_parsed(
+            result,
+            lambda r: _mention(r, language),
+            review,
+            "yelp: a review without id or url was skipped",
+        )
     return result
 
 

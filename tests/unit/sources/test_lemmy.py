@@ -13,7 +13,7 @@ import pytest
 import respx
 
 from earful.config import SourceConfig
-from earful.errors import SourceError, TransientSourceError
+from earful.errors import ParseError, SourceError, TransientSourceError
 from earful.sources import lemmy
 from earful.sources.base import PollState, RefreshItem
 from earful.sources.http import HttpClient
@@ -287,3 +287,14 @@ def test_refresh_reads_the_origin_instance(client: HttpClient) -> None:
         ("post:88", 250),
         ("comment:555", 3),
     ]
+
+
+def test_parse_skips_a_malformed_view_and_refuses_a_non_array() -> None:
+    good = {"post": {"id": 7, "name": "Acme", "published": "2024-05-01T10:00:00Z"}}
+    body = json.dumps({"posts": [good, {"post": {"id": 8}, "creator": 0.5}]}).encode()
+    result = lemmy.parse(body)
+    assert [m.external_id for m in result.mentions] == ["post:7"]
+    assert result.problems and "AttributeError" in result.problems[0]
+    with pytest.raises(ParseError) as info:
+        lemmy.parse(b'{"posts": 12}')
+    assert info.value.reason == "shape"

@@ -5,7 +5,7 @@ import pytest
 from earful.errors import ParseError
 from earful.mention import RawMention
 from earful.sources.base import ParseResult
-from earful.sources.values import keep_or_note, load_cursor, load_json, parse_iso_utc
+from earful.sources.values import keep_or_note, keep_parsed, load_cursor, load_json, parse_iso_utc
 
 
 def test_parse_iso_utc_reads_z_offsets_and_naive_as_utc() -> None:
@@ -40,3 +40,16 @@ def test_keep_or_note_keeps_a_mention_or_notes_the_problem() -> None:
     keep_or_note(result, None, "github: an item without id was skipped")
     assert result.mentions == [mention]
     assert result.problems == ["github: an item without id was skipped"]
+
+
+def test_keep_parsed_skips_only_the_malformed_item() -> None:
+    def build(item: dict[str, object]) -> RawMention:
+        return RawMention(source="lemmy", external_id=str(item["id"]), url=None, text="hi")
+
+    result = ParseResult(mentions=[])
+    keep_parsed(result, build, {"id": 1}, "lemmy: skipped")
+    keep_parsed(result, build, 17, "lemmy: skipped")
+    keep_parsed(result, build, {}, "lemmy: skipped")
+    assert [m.external_id for m in result.mentions] == ["1"]
+    assert result.problems[0] == "lemmy: skipped"
+    assert result.problems[1].startswith("lemmy: skipped: KeyError")
