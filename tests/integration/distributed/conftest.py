@@ -19,20 +19,21 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from earful.bench.workload import BRANDS, feed_bodies, generate_posts, rss_feed
+from earful.local_server import LocalServer
 from tests.conftest import ROOT, need, port_open
 
 REDIS_TEST_URL = os.environ.get("EARFUL_TEST_CELERY_REDIS", "redis://127.0.0.1:6379/14")
 QUEUES = "poll,process,engagement,notify,digest"
 
 
-class FeedServer:
+class FeedServer(LocalServer):
     """Serves feed bodies by path; counts requests per path; ``delays`` make a path slow."""
 
     def __init__(self, bodies: dict[str, bytes], delays: dict[str, float] | None = None) -> None:
@@ -78,21 +79,7 @@ class FeedServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> FeedServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
 
 
 def make_bodies(

@@ -102,7 +102,7 @@ def test_worker_stores_what_the_embedded_runner_stores(
 ) -> None:
     bodies = make_bodies(6)
     with FeedServer(bodies) as server:
-        config_dir = write_config(tmp_path / "config", server.base, list(bodies))
+        config_dir = write_config(tmp_path / "config", server.base_url, list(bodies))
         workers.start(worker_env(config_dir, pg_url, broker_url), "parity")
         with dispatcher(config_dir, pg_url, broker_url) as (_, tick):
             claims = tick()
@@ -123,17 +123,17 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(
     bodies = make_bodies(4, seed=21, fresh=True)
     slow = "/feed0.xml"
     with FeedServer(bodies, delays={slow: 4.0}) as server:
-        config_dir = write_config(tmp_path / "config", server.base, list(bodies), hook=True)
+        config_dir = write_config(tmp_path / "config", server.base_url, list(bodies), hook=True)
         env = worker_env(config_dir, pg_url, broker_url, EARFUL_VISIBILITY_TIMEOUT_S="5")
         first = workers.start(env, "doomed")
         with dispatcher(config_dir, pg_url, broker_url) as (_, tick):
             # Only the slow source is due first, so the kill lands in the middle of its poll.
-            write_config(config_dir, server.base, [slow], hook=True)
+            write_config(config_dir, server.base_url, [slow], hook=True)
             assert [c.source for c in tick()] == ["feed0"]
             assert server.started[slow].wait(60), workers.logs()
             workers.kill(first)
             assert polled(pg_engine) == 0
-            write_config(config_dir, server.base, list(bodies), hook=True)
+            write_config(config_dir, server.base_url, list(bodies), hook=True)
             tick()
             workers.start(env, "survivor")
             wait_until(lambda: polled(pg_engine) == 4, 120, "4 polls after the kill", workers.logs)
@@ -175,7 +175,7 @@ def test_workers_reconnect_after_redis_restarts(
     bodies = make_bodies(4, seed=5)
     paths = list(bodies)
     with FeedServer(bodies) as server:
-        config_dir = write_config(tmp_path / "config", server.base, paths[:2])
+        config_dir = write_config(tmp_path / "config", server.base_url, paths[:2])
         workers.start(worker_env(config_dir, pg_url, private_redis.url), "phoenix")
         with dispatcher(config_dir, pg_url, private_redis.url) as (_, tick):
             assert len(tick()) == 2
@@ -183,7 +183,7 @@ def test_workers_reconnect_after_redis_restarts(
             private_redis.kill()
             private_redis.start()
             # A source added to the config while running: due at once, no restart.
-            write_config(config_dir, server.base, paths)
+            write_config(config_dir, server.base_url, paths)
             assert len(tick()) == 2
             wait_until(lambda: polled(pg_engine) == 4, 120, "2 more polls", workers.logs)
     assert all(server.requests[p] == 1 for p in paths)
@@ -195,7 +195,7 @@ def test_racing_ticks_and_workers_poll_each_source_once(
 ) -> None:
     bodies = make_bodies(12, per_feed=10, seed=9)
     with FeedServer(bodies, delays={p: 0.2 for p in bodies}) as server:
-        config_dir = write_config(tmp_path / "config", server.base, list(bodies))
+        config_dir = write_config(tmp_path / "config", server.base_url, list(bodies))
         env = worker_env(config_dir, pg_url, broker_url)
         workers.start(env, "alpha", concurrency=2)
         workers.start(env, "beta", concurrency=2)
@@ -227,7 +227,7 @@ def test_beat_drives_the_ticks(
 ) -> None:
     bodies = make_bodies(2, seed=13)
     with FeedServer(bodies) as server:
-        config_dir = write_config(tmp_path / "config", server.base, list(bodies))
+        config_dir = write_config(tmp_path / "config", server.base_url, list(bodies))
         env = worker_env(config_dir, pg_url, broker_url)
         workers.start(env, "ticked")
         workers.start_beat(env)
