@@ -27,6 +27,7 @@ from earful.escalation import load_reasons, why_text
 from earful.escalation_models import Escalation, Notification
 from earful.models import EngagementSnapshot, Mention
 from earful.risk import human_count, severity_spans
+from earful.risk_eval import brand_names
 
 logger = logging.getLogger(__name__)
 
@@ -144,15 +145,13 @@ def build_message(
     )
     mention = session.get(Mention, esc.mention_id) if esc.mention_id else None
     if mention is not None:
-        brand = config.brand(esc.brand)
-        names = [esc.brand, *(brand.aliases if brand else [])]
         text = mention.text[:MAX_TEXT]
         msg.author = mention.author
         msg.author_followers = mention.author_followers
         msg.url = mention.url
         msg.title = mention.title
         msg.text = text
-        msg.marks = _marks(text, names, config)
+        msg.marks = _marks(text, brand_names(config, esc.brand), config)
         msg.sentiment = mention.sentiment_compound
         msg.sentiment_label = mention.sentiment_label
         snaps = session.exec(
