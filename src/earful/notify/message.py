@@ -271,7 +271,9 @@ def render_slack(msg: Message) -> dict[str, Any]:
         f"Engagement: {_slack_escape(curve_line(msg))}",
     ]
     if _safe_href(msg.url):
-        lines.append(f"<{_slack_escape(msg.url or '')}|Open the post>")
+        # Slack's link ends its URL at the first "|": one in the post's URL would become text.
+        href = _slack_escape(msg.url or "").replace("|", "%7C")
+        lines.append(f"<{href}|Open the post>")
     if msg.ack_url:
         lines.append(f"<{msg.ack_url}|Acknowledge>")
     text = "\n".join(lines)

@@ -79,3 +79,10 @@ def test_webhook_signature() -> None:
     assert header.startswith("sha256=") and verify_signature("s3cret", body, header)
     assert not verify_signature("s3cret", body + b" ", header)
     assert not verify_signature("other", body, header)
+
+
+def test_slack_link_keeps_a_pipe_in_the_post_url_inside_the_url() -> None:
+    msg = _msg()
+    msg.url = "https://example.com/a|Your account is locked"
+    slack = render_slack(msg)["text"]
+    assert "<https://example.com/a%7CYour account is locked|Open the post>" in slack
