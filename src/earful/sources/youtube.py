@@ -34,6 +34,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import DailyQuota, as_int, param_list, resolve_secret
+from earful.sources.values import MALFORMED
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ def parse_data(data: dict[str, Any], *, url: str | None = None) -> ParseResult:
     """``parse`` for an already decoded response object."""
     kind = data.get("kind", "")
     items = data.get("items") or []
+    if not isinstance(kind, str) or not isinstance(items, list):
+        raise ParseError(f"{url or 'youtube'}: kind or items of the wrong type", reason="format")
     result = ParseResult(mentions=[])
     handler = {
         "youtube#searchListResponse": _search_item,
@@ -76,8 +79,9 @@ def parse_data(data: dict[str, Any], *, url: str | None = None) -> ParseResult:
     for item in items:
         try:
             result.mentions.extend(handler(item))
-        except (KeyError, TypeError, ValueError) as exc:
-            result.problems.append(f"skipped item {item.get('id')!r}: {exc!r}")
+        except MALFORMED as exc:
+            ident = item.get("id") if isinstance(item, dict) else None
+            result.problems.append(f"skipped item {ident!r}: {exc!r}")
     return result
 
 

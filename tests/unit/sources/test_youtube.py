@@ -13,7 +13,7 @@ import pytest
 import respx
 
 from earful.config import SourceConfig
-from earful.errors import QuotaExceededError, SourceAuthError, TransientSourceError
+from earful.errors import ParseError, QuotaExceededError, SourceAuthError, TransientSourceError
 from earful.sources import youtube
 from earful.sources.base import PollState, RefreshItem
 from earful.sources.http import HttpClient
@@ -298,3 +298,16 @@ def test_refresh_batches_fifty_ids_per_call(client: HttpClient) -> None:
     assert channels.call_count == 1
     assert len(out) == 60 + 2
     assert out[0].engagement.views == 1000 and out[0].author_followers == 2_260_000
+
+
+def test_hostile_shapes_skip_the_item_or_raise_parse_error() -> None:
+    body = {
+        "kind": "youtube#videoListResponse",
+        "items": [7, {"id": "v1", "snippet": [None]}, {"id": "v2", "snippet": {"title": "ok"}}],
+    }
+    result = youtube.parse(json.dumps(body).encode())
+    assert [m.external_id for m in result.mentions] == ["v2"]
+    assert len(result.problems) == 2
+    for bad in ({"kind": ["x"], "items": []}, {"kind": "youtube#videoListResponse", "items": 3}):
+        with pytest.raises(ParseError):
+            youtube.parse(json.dumps(bad).encode())
