@@ -30,3 +30,17 @@ def test_db_upgrade_creates_schema(tmp_path) -> None:  # type: ignore[no-untyped
         )
     }
     assert {"mention", "source_state", "story", "engagement_snapshot"} <= tables
+
+
+def test_unreachable_database_is_one_line_exit_1() -> None:
+    url = "postgresql+psycopg://u:hunter2@127.0.0.1:1/x"
+    result = run_cli("--db", url, "digest", "--brand", "Acme")
+    assert result.returncode == 1
+    assert result.stderr.startswith("earful: database error:")
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+
+
+def test_malformed_database_url_is_bad_usage() -> None:
+    result = run_cli("--db", "nonsense://x", "mentions")
+    assert result.returncode == 2
+    assert result.stderr.startswith("earful: database error:")
