@@ -15,9 +15,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from earful.bench.workload import (
     BRANDS,
@@ -28,7 +27,6 @@ from earful.bench.workload import (
 )
 from earful.clock import SimulatedClock
 from earful.config import AppConfig, BrandConfig
-from earful.local_server import LocalServer
 
 
 def bench_config() -> AppConfig:
@@ -126,43 +124,13 @@ def worst_text(quick: bool) -> dict[str, Any]:
     return {"worst_text_ms": round(worst * 1000, 2)}
 
 
-class _FeedHandler(BaseHTTPRequestHandler):
-    bodies: ClassVar[dict[str, bytes]] = {}
-    body_bytes_sent = 0
-
-    def do_GET(self) -> None:
-        body = self.bodies.get(self.path)
-        if body is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
-        if self.headers.get("If-None-Match") == etag:
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("ETag", etag)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        type(self).body_bytes_sent += len(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _FeedServer(LocalServer):
-    def __init__(self, bodies: dict[str, bytes]) -> None:
-        self._serve(type("Handler", (_FeedHandler,), {"bodies": bodies, "body_bytes_sent": 0}))
-
-
 @contextmanager
 def serve_feeds(bodies: dict[str, bytes]) -> Iterator[str]:
-    """A local HTTP server on 127.0.0.1 serving ``bodies`` by path, with ETag/304."""
-    with _FeedServer(bodies) as server:
+    """A local HTTP server on 127.0.0.1 serving ``bodies`` by path, with ETag/304 (the demo's)."""
+    from earful.demo import FeedServer, Route
+
+    routes = {path: Route(body, "application/rss+xml") for path, body in bodies.items()}
+    with FeedServer(routes) as server:
         yield server.base_url
 
 
