@@ -43,7 +43,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int
-from earful.sources.values import load_json, parse_iso_utc
+from earful.sources.values import keep_parsed, load_json, parse_iso_utc
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -66,14 +66,7 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
         raise ParseError("hackernews: no hits[] in the response", source=KIND, reason="shape")
     result = ParseResult(mentions=[])
     for hit in hits:
-        if not isinstance(hit, dict):
-            result.problems.append("hackernews: a hit is not an object")
-            continue
-        mention = _mention_from_hit(hit)
-        if mention is None:
-            result.problems.append(f"hackernews: hit without id skipped: {str(hit)[:80]}")
-            continue
-        result.mentions.append(mention)
+        keep_parsed(result, _mention_from_hit, hit, "hackernews: a hit without id was skipped")
     return result
 
 

@@ -82,6 +82,18 @@ def test_garbage_is_a_parse_error() -> None:
         hackernews.parse(b'{"message": "no hits"}')
 
 
+def test_a_malformed_hit_is_skipped_and_the_others_kept() -> None:
+    hits = [
+        "x",
+        {"objectID": "1", "created_at_i": 10**12, "title": "far future"},
+        {"objectID": "2", "_tags": 5, "title": "bad tags"},
+        {"objectID": "3", "title": "Acme", "created_at_i": 1700000000},
+    ]
+    result = hackernews.parse(json.dumps({"hits": hits}).encode())
+    assert [m.external_id for m in result.mentions] == ["3"]
+    assert len(result.problems) == 3
+
+
 # ------------------------------------------------------------------------ fetch
 
 
