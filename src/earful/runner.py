@@ -118,9 +118,8 @@ def _write(engine: Engine, work: Callable[[Session], Any]) -> Any:
 
 
 def _log_failure(
-    source: SourceConfig, previous_reason: str | None, failures: int, exc: Exception
+    source: SourceConfig, reason: str, previous_reason: str | None, failures: int, exc: Exception
 ) -> None:
-    reason = exc.reason if isinstance(exc, EarfulError) else type(exc).__name__
     if failures <= 1 or previous_reason != reason:
         logger.warning("source %s failed (%s): %s", source.name, reason, exc)
     else:
@@ -247,12 +246,13 @@ def _record_failure(
         return state.consecutive_failures, state.next_poll_at, not state.enabled
 
     failures, next_poll, disabled = _write(engine, record)
-    _log_failure(source, previous_reason, failures, exc)
+    reason = exc.reason if isinstance(exc, EarfulError) else type(exc).__name__
+    _log_failure(source, reason, previous_reason, failures, exc)
     if disabled:
         logger.error("source %s disabled: %s", source.name, exc)
     report.ok = False
     report.error = str(exc)
-    report.reason = exc.reason if isinstance(exc, EarfulError) else type(exc).__name__
+    report.reason = reason
     report.next_poll_at = next_poll
     report.disabled = disabled
     return report
