@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -37,7 +38,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, resolve_secret
-from earful.sources.values import parse_iso_utc
+from earful.sources.values import MALFORMED, parse_iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -195,23 +196,35 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
 def parse_data(data: dict[str, Any]) -> ParseResult:
     """``parse`` for an already decoded object."""
     out: list[RawMention] = []
+    problems: list[str] = []
     if "kind" in data and "did" in data:
         mention = mention_from_event(data)
         return ParseResult(mentions=[mention] if mention else [])
     if isinstance(data.get("posts"), list):
         for view in data["posts"]:
-            _with_quoted(view, out, {})
+            _keep(lambda v: _with_quoted(v, out, {}), view, problems)
     elif isinstance(data.get("feed"), list):
         for item in data["feed"]:
-            _feed_item(item, out)
+            _keep(lambda i: _feed_item(i, out), item, problems)
     elif isinstance(data.get("post"), dict):
-        _feed_item(data, out)
+        _keep(lambda i: _feed_item(i, out), data, problems)
     elif isinstance(data.get("thread"), dict):
-        _thread(data["thread"], out, set())
+        _keep(lambda t: _thread(t, out, set()), data["thread"], problems)
     elif "uri" in data and ("record" in data or "value" in data):
-        _with_quoted(data, out, {})
+        _keep(lambda v: _with_quoted(v, out, {}), data, problems)
     # profiles / follows / anything else: no mentions
-    return ParseResult(mentions=_unique(out))
+    return ParseResult(mentions=_unique(out), problems=problems)
+
+
+def _keep(step: Callable[[dict[str, Any]], None], item: object, problems: list[str]) -> None:
+    """Run ``step`` on one item; a non-object or malformed one is noted, the others still read."""
+    if not isinstance(item, dict):
+        problems.append("bluesky: an item is not an object")
+        return
+    try:
+        step(item)
+    except MALFORMED as exc:
+        problems.append(f"bluesky: a malformed item was skipped: {type(exc).__name__}: {exc}")
 
 
 def _feed_item(item: dict[str, Any], out: list[RawMention]) -> None:

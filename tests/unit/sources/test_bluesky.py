@@ -241,3 +241,15 @@ def test_refresh_retries_429_with_retry_after(client: HttpClient) -> None:
     out = bluesky.refresh(client, cfg, [RefreshItem(1, "bluesky", FERRARI, None)])
     assert route.call_count == 2
     assert [(m.external_id, m.engagement.likes) for m in out] == [(FERRARI, 12)]
+
+
+def test_a_malformed_post_view_is_noted_and_the_others_kept() -> None:
+    good = {
+        "uri": "at://did:plc:a/app.bsky.feed.post/1",
+        "record": {"text": "Acme", "createdAt": "2024-05-01T10:00:00Z"},
+        "author": {"handle": "a.bsky.social"},
+    }
+    bad = dict(good, uri="at://did:plc:a/app.bsky.feed.post/2", author="a.bsky.social")
+    result = bluesky.parse(json.dumps({"posts": [7, bad, good]}).encode())
+    assert [m.external_id for m in result.mentions] == [good["uri"]]
+    assert len(result.problems) == 2
