@@ -454,7 +454,10 @@ def run_forever(
                     raise
                 logger.error("config reload failed, keeping the previous config: %s", exc)
                 fresh = config
-            if ctx is None or config is None or fresh.model_dump() != config.model_dump():
+            changed = fresh is not config and (
+                config is None or fresh.model_dump() != config.model_dump()
+            )
+            if ctx is None or changed:
                 # hooks and channels capture the config, so they are rebuilt with it
                 if deliver is not None:
                     deliver.close()

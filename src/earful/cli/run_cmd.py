@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 import typer
@@ -140,7 +141,7 @@ def run(
         try:
             run_forever(
                 engine,
-                lambda: _reload(st),
+                _reloader(st),
                 settings,
                 clock,
                 stop=stop,
@@ -218,11 +219,24 @@ def _log_through_rich() -> None:
     root.setLevel(level)
 
 
-def _reload(st: CliState) -> AppConfig:
-    from earful.config_loader import load_config
+def _reloader(st: CliState) -> Callable[[], AppConfig]:
+    """The config for each pass, re-read only when its files changed (``config_fingerprint``):
+    an idle loop does not re-parse and re-validate the YAML every pass, and the first pass
+    reuses the start-up load. A failed re-read raises (the loop keeps the last good config)."""
+    from earful.config_loader import config_fingerprint, load_config
 
-    config: AppConfig = load_config(st.config_dir)
-    return config
+    fingerprint = config_fingerprint(st.config_dir)
+    config = st.config()
+
+    def reload() -> AppConfig:
+        nonlocal fingerprint, config
+        now = config_fingerprint(st.config_dir)
+        if now != fingerprint:
+            config = load_config(st.config_dir)
+            fingerprint = now
+        return config
+
+    return reload
 
 
 def register(app: typer.Typer) -> None:
