@@ -62,13 +62,6 @@ def load_stock_lexicons() -> tuple[dict[str, float], dict[str, str]]:
     return dict(sia.lexicon), dict(sia.emojis)
 
 
-def _strip_punc_if_word(token: str) -> str:
-    stripped = token.strip(_PUNCT)
-    if len(stripped) <= 2:
-        return token
-    return stripped
-
-
 def _is_negation(word_lower: str) -> bool:
     # the package's negated([word]) on an already lower-cased word
     return word_lower in _NEGATE or "n't" in word_lower
