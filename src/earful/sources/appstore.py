@@ -33,7 +33,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, param_list
-from earful.sources.values import parse_iso_utc
+from earful.sources.values import keep_parsed, parse_iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +70,9 @@ def parse(body: bytes, *, url: str | None = None) -> ParseResult:
     raise ParseError(f"{url or 'appstore'}: neither JSON nor XML", reason="format")
 
 
-def _storefront(*candidates: str | None) -> tuple[str | None, str | None]:
+def _storefront(*candidates: object) -> tuple[str | None, str | None]:
     for value in candidates:
-        if value:
+        if isinstance(value, str) and value:  # a hostile href may be any JSON value
             m = _FEED_ID.search(value)
             if m:
                 return m.group(1).lower(), m.group(2)
@@ -136,42 +136,48 @@ def _parse_json(body: bytes, url: str | None) -> ParseResult:
         feed = json.loads(body).get("feed") or {}
     except (ValueError, AttributeError) as exc:
         raise ParseError(f"{url or 'appstore'}: bad JSON: {exc}", reason="json") from exc
+    if not isinstance(feed, dict):
+        raise ParseError(f"{url or 'appstore'}: feed is not an object", reason="format")
     links = feed.get("link") or []
-    self_links = [
-        (link.get("attributes") or {}).get("href")
-        for link in (links if isinstance(links, list) else [links])
-    ]
+    self_links = [_href(link) for link in (links if isinstance(links, list) else [links])]
     cc, app = _storefront(url, _label(feed.get("id")), *self_links)
     language = COUNTRY_LANGUAGE.get(cc or "")
     entries = feed.get("entry") or []
     if isinstance(entries, dict):  # a page with one entry is an object, not a list
         entries = [entries]
-    result = ParseResult(mentions=[])
-    for entry in entries:
-        if "im:rating" not in entry:
-            continue  # older feeds open with the app itself as the first entry
+    if not isinstance(entries, list):
+        raise ParseError(f"{url or 'appstore'}: entry is not an array", reason="format")
+
+    def review(entry: dict[str, Any]) -> RawMention | None:
         review_id = _label(entry.get("id"))
         if not review_id:
-            result.problems.append("entry without id skipped")
-            continue
-        content = entry.get("content") or {}
-        result.mentions.append(
-            _review(
-                review_id=review_id,
-                title=_label(entry.get("title")),
-                text=_label(content) or "",
-                author=_label((entry.get("author") or {}).get("name")),
-                rating=_rating(_label(entry.get("im:rating"))),
-                vote_sum=as_int(_label(entry.get("im:voteSum"))),
-                vote_count=as_int(_label(entry.get("im:voteCount"))),
-                updated=_when(_label(entry.get("updated"))),
-                version=_label(entry.get("im:version")),
-                cc=cc,
-                app=app,
-                language=language,
-            )
+            return None
+        return _review(
+            review_id=review_id,
+            title=_label(entry.get("title")),
+            text=_label(entry.get("content")) or "",
+            author=_label((entry.get("author") or {}).get("name")),
+            rating=_rating(_label(entry.get("im:rating"))),
+            vote_sum=as_int(_label(entry.get("im:voteSum"))),
+            vote_count=as_int(_label(entry.get("im:voteCount"))),
+            updated=_when(_label(entry.get("updated"))),
+            version=_label(entry.get("im:version")),
+            cc=cc,
+            app=app,
+            language=language,
         )
+
+    result = ParseResult(mentions=[])
+    for entry in entries:
+        if isinstance(entry, dict) and "im:rating" not in entry:
+            continue  # older feeds open with the app itself as the first entry
+        keep_parsed(result, review, entry, "entry without id skipped")
     return result
+
+
+def _href(link: object) -> object:
+    attributes = link.get("attributes") if isinstance(link, dict) else None
+    return attributes.get("href") if isinstance(attributes, dict) else None
 
 
 def _parse_xml(body: bytes, url: str | None) -> ParseResult:

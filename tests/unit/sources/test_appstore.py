@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from earful.config import SourceConfig
-from earful.errors import ConfigError, SourceAuthError, TransientSourceError
+from earful.errors import ConfigError, ParseError, SourceAuthError, TransientSourceError
 from earful.sources import appstore
 from earful.sources.base import PollState
 from earful.sources.http import HttpClient
@@ -109,6 +109,18 @@ def _page(ids: list[str], cc: str = "jp") -> dict[str, Any]:
 
 def _url(cc: str, page: int) -> str:
     return appstore.feed_url(cc, "1404176564", page)
+
+
+def test_hostile_json_skips_the_entry_or_raises_parse_error() -> None:
+    good = {"id": {"label": "r1"}, "im:rating": {"label": "5"}, "content": {"label": "ok"}}
+    bad = {"id": {"label": "r2"}, "im:rating": {"label": "1"}, "author": 0.5}
+    feed = {"link": [7, {"attributes": {"href": {"x": 1}}}], "entry": [3, bad, good]}
+    result = appstore.parse(json.dumps({"feed": feed}).encode())
+    assert [m.external_id for m in result.mentions] == ["r1"]
+    assert len(result.problems) == 2
+    for hostile in ({"feed": [1]}, {"feed": {"entry": 5}}):
+        with pytest.raises(ParseError):
+            appstore.parse(json.dumps(hostile).encode())
 
 
 @respx.mock
