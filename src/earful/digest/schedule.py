@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from urllib.parse import quote
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -127,7 +128,8 @@ def run_due_digests(
             continue
         try:
             data = build_digest(engine, config, brand=due.brand, now=now, day=due.day)
-            web_url = f"{settings.base_url.rstrip('/')}/digests/{due.brand}/{due.day}"
+            brand_path = quote(due.brand, safe="")  # "Acme Air" must not break the link
+            web_url = f"{settings.base_url.rstrip('/')}/digests/{brand_path}/{due.day}"
             msg = build_message(
                 data,
                 render_charts(data),

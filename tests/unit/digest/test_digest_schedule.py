@@ -109,3 +109,16 @@ def test_no_recipients_is_recorded_not_sent(sqlite_engine: Engine) -> None:
 
     runs = run_due_digests(sqlite_engine, cfg, Settings(), clock, sender=never)
     assert [r.status for r in runs] == ["no_recipients"]
+
+
+def test_the_emailed_link_quotes_the_brand(sqlite_engine: Engine) -> None:
+    cfg = AppConfig.model_validate(
+        {"brands": [{"name": "Acme Air"}], "digest": {"recipients": ["team@example.com"]}}
+    )
+    sent: list[EmailMessage] = []
+    clock = SimulatedClock(datetime(2026, 11, 22, 9, 0, tzinfo=UTC))
+    settings = Settings(smtp_from="digest@example.com", base_url="https://earful.example")
+    run_due_digests(sqlite_engine, cfg, settings, clock, sender=lambda m, _s: sent.append(m))
+    text = sent[0].get_body(("plain",))
+    assert text is not None
+    assert "https://earful.example/digests/Acme%20Air/2026-11-21" in text.get_content()
