@@ -88,7 +88,11 @@ def register(app: typer.Typer) -> None:
                 chronic_weeks=dcfg.chronic_min_weeks,
                 chronic_authors=dcfg.chronic_min_authors,
             )
-            out.write_text(html, encoding="utf-8")
+            try:
+                out.write_text(html, encoding="utf-8")
+            except OSError as exc:
+                typer.echo(f"earful: cannot write --out {out}: {exc.strerror or exc}", err=True)
+                raise typer.Exit(2) from None
             typer.echo(f"wrote {out}", err=True)
         if as_json:
             typer.echo(digest_to_json(data))

@@ -98,6 +98,12 @@ def test_a_fresh_database_gives_an_empty_digest(config_dir: Path, tmp_path: Path
     assert json.loads(stdout)["volume"] == 0
 
 
+def test_unwritable_out_is_bad_usage(config_dir: Path, sqlite_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "d.html"
+    code, _out, err = run(config_dir, sqlite_url, "digest", "--brand", "Acme", "--out", str(out))
+    assert code == 2 and err.startswith("earful: cannot write --out")
+
+
 def test_send_without_recipients_is_bad_usage(
     config_dir: Path, sqlite_url: str, sqlite_engine: Engine
 ) -> None:
