@@ -86,11 +86,16 @@ def parse_data(data: dict[str, Any], *, url: str | None = None) -> ParseResult:
 
 
 def channel_followers(body: bytes | dict[str, Any]) -> dict[str, int | None]:
-    """channel id -> subscriberCount from a channelListResponse (None when hidden)."""
+    """channel id -> subscriberCount from a channelListResponse (None when hidden or unreadable);
+    an item without a string id is left out."""
     data = _load(body, None) if isinstance(body, bytes) else body
+    items = data.get("items")
     out: dict[str, int | None] = {}
-    for item in data.get("items") or []:
-        stats = item.get("statistics") or {}
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        stats = item.get("statistics")
+        stats = stats if isinstance(stats, dict) else {}
         hidden = bool(stats.get("hiddenSubscriberCount"))
         out[item["id"]] = None if hidden else as_int(stats.get("subscriberCount"))
     return out

@@ -171,6 +171,9 @@ def test_channel_list_yields_followers_not_mentions() -> None:
     data = json.loads(body)
     data["items"][0]["statistics"]["hiddenSubscriberCount"] = True
     assert youtube.channel_followers(data)["UCK8sQmJBp8GCxrOtXWBpyEA"] is None
+    hostile = {"items": [7, {"id": ["x"]}, {"id": "UCa", "statistics": "x"}]}
+    assert youtube.channel_followers(hostile) == {"UCa": None}
+    assert youtube.channel_followers({"items": 5}) == {}
 
 
 # ------------------------------------------------------------------------ fetch
