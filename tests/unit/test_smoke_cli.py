@@ -44,3 +44,9 @@ def test_malformed_database_url_is_bad_usage() -> None:
     result = run_cli("--db", "nonsense://x", "mentions")
     assert result.returncode == 2
     assert result.stderr.startswith("earful: database error:")
+
+
+def test_bench_out_in_a_missing_directory_is_refused_before_measuring(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("bench", "--only", "ubg", "--out", str(tmp_path / "missing" / "b.json"))
+    assert result.returncode == 2
+    assert "--out" in result.stderr and "bench: running" not in result.stderr

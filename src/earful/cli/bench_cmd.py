@@ -25,6 +25,9 @@ def bench(
         raise typer.BadParameter(
             f"unknown benchmark(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}"
         )
+    if out is not None and not out.parent.is_dir():
+        # checked before the minutes of measuring, not after
+        raise typer.BadParameter(f"no directory {out.parent}", param_hint="--out")
     result = run_benchmarks(
         BENCHES,
         quick=quick,
