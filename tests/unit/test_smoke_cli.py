@@ -50,3 +50,9 @@ def test_bench_out_in_a_missing_directory_is_refused_before_measuring(tmp_path) 
     result = run_cli("bench", "--only", "ubg", "--out", str(tmp_path / "missing" / "b.json"))
     assert result.returncode == 2
     assert "--out" in result.stderr and "bench: running" not in result.stderr
+
+
+def test_demo_keep_that_is_a_file_is_bad_usage(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "f").write_text("")
+    result = run_cli("demo", "--keep", str(tmp_path / "f"))
+    assert result.returncode == 2 and "--keep" in result.stderr

@@ -27,7 +27,10 @@ def demo(
     from earful.demo import run_demo
 
     if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
+        try:
+            keep.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise typer.BadParameter(f"{keep}: {exc.strerror or exc}", param_hint="--keep") from exc
     run_demo(console, workdir=keep, out_dir=out)
 
 
