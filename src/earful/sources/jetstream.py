@@ -110,6 +110,9 @@ class _Consumer:
         except orjson.JSONDecodeError:
             stats.errors.append("undecodable message skipped")
             return
+        if not isinstance(event, dict):  # valid JSON but no event: must not stop the consumer
+            stats.errors.append("non-object message skipped")
+            return
         time_us = event.get("time_us")
         if _POST_MARK in raw and _CREATE_MARK in raw:
             mention = mention_from_event(event)

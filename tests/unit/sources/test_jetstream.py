@@ -90,13 +90,14 @@ def test_undecodable_and_non_post_messages() -> None:
     clock = SimulatedClock(datetime(2024, 11, 21, tzinfo=UTC))
     c, batches, _ = consumer(clock)
     c.handle(b"not json")
+    c.handle(b'["app.bsky.feed.post", "create"]')
     c.handle(make_event(1, 5, like=True))
     delete = orjson.loads(make_event(2, 6))
     delete["commit"]["operation"] = "delete"
     c.handle(orjson.dumps(delete).decode())
     c.flush()
     assert batches == [] and c.stats.posts == 0 and c.handled == 6
-    assert c.stats.errors == ["undecodable message skipped"]
+    assert c.stats.errors == ["undecodable message skipped", "non-object message skipped"]
 
 
 def test_measure_firehose_reports_the_bench_keys() -> None:
