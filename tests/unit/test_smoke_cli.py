@@ -56,3 +56,5 @@ def test_demo_keep_that_is_a_file_is_bad_usage(tmp_path) -> None:  # type: ignor
     (tmp_path / "f").write_text("")
     result = run_cli("demo", "--keep", str(tmp_path / "f"))
     assert result.returncode == 2 and "--keep" in result.stderr
+    result = run_cli("demo", "--out", str(tmp_path / "f"))
+    assert result.returncode == 2 and "--out" in result.stderr

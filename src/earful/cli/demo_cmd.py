@@ -26,11 +26,15 @@ def demo(
     signed webhook); then the last demo day's digest written as HTML and JSON. No network."""
     from earful.demo import run_demo
 
-    if keep is not None:
+    # Both directories are made up front: a bad path fails now, not after the whole demo.
+    for option, directory in (("--keep", keep), ("--out", out)):
+        if directory is None:
+            continue
         try:
-            keep.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise typer.BadParameter(f"{keep}: {exc.strerror or exc}", param_hint="--keep") from exc
+            reason = f"{directory}: {exc.strerror or exc}"
+            raise typer.BadParameter(reason, param_hint=option) from exc
     run_demo(console, workdir=keep, out_dir=out)
 
 
