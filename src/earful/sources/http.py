@@ -47,6 +47,11 @@ class HttpResponse:
     not_modified: bool = False
 
     @property
+    def url_for_messages(self) -> str:
+        """``url`` without its query string, which may carry an API key (YouTube's ?key=)."""
+        return self.url.split("?", 1)[0]
+
+    @property
     def etag(self) -> str | None:
         value: str | None = self.headers.get("etag")
         return value
@@ -64,8 +69,7 @@ class HttpResponse:
         try:
             return json.loads(self.body)
         except ValueError as exc:
-            # The query string may carry an API key (YouTube's ?key=): never put it in a message.
-            where = self.url.split("?", 1)[0]
+            where = self.url_for_messages
             raise ParseError(f"{where}: response is not JSON: {exc}", reason="json") from exc
 
 

@@ -285,7 +285,7 @@ def _call(
             source=source.name,
             reason=exc.reason,
         ) from exc
-    return _load(response.body, response.url)
+    return _load(response.body, response.url_for_messages)
 
 
 def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchResult:

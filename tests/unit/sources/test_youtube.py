@@ -272,6 +272,14 @@ def test_5xx_and_429_are_retried_then_fail_transient(client: HttpClient) -> None
         youtube.fetch(client, source(), PollState())
 
 
+@respx.mock
+def test_an_unreadable_response_never_names_the_key(client: HttpClient) -> None:
+    respx.get(f"{API}/search").mock(return_value=httpx.Response(200, content=b"<html>"))
+    with pytest.raises(ParseError) as info:
+        youtube.fetch(client, source(), PollState())
+    assert str(info.value).startswith(f"{API}/search: not JSON") and "k-123" not in str(info.value)
+
+
 def test_missing_key_is_a_config_error(client: HttpClient) -> None:
     from earful.errors import ConfigError
 
