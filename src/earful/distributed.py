@@ -21,7 +21,6 @@ is stored twice leaves the same rows.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import uuid
@@ -167,7 +166,7 @@ class Runtime:
         """After-commit hook: hand the stored mention ids to the ``evaluate_risk`` task, so
         risk and delivery run on their own queues, never behind slow polls."""
         ids = list(batch.new_ids) + list(batch.updated_ids)
-        if ids and self.risk_enqueuer is not None and _risk_available():
+        if ids and self.risk_enqueuer is not None:
             self.risk_enqueuer(ids)
 
     def close(self) -> None:
@@ -190,10 +189,6 @@ def create_runtime(
         clock=clock or SystemClock(),
         risk_enqueuer=risk_enqueuer,
     )
-
-
-def _risk_available() -> bool:
-    return _optional("earful.risk_eval", "evaluate_and_escalate") is not None
 
 
 # --------------------------------------------------------------------------- scheduling
@@ -378,67 +373,53 @@ def process_pushed(
 # --------------------------------------------------------------------------- other tasks
 
 
-def _optional(module: str, name: str) -> Any:
-    """``module.name`` when that feature exists in this build, else ``None``."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
 def refresh_engagement(rt: Runtime) -> int:
     """Re-poll rising mentions, then re-score the ones whose engagement moved (virality
     arrives through re-polls, not new batches); returns how many were re-polled."""
+    from earful import risk_eval
+
     ctx = rt.context()
     started = rt.clock.now()
     refreshed = runner.refresh_engagement(rt.engine, rt.http, ctx.config, rt.clock)
-    rescore = _optional("earful.risk_eval", "tick")
-    if refreshed and rescore is not None:
-        rescore(rt.engine, clock=rt.clock, config=ctx.config, since=started)
+    if refreshed:
+        risk_eval.tick(rt.engine, clock=rt.clock, config=ctx.config, since=started)
     return refreshed
 
 
 def evaluate_risk(rt: Runtime, mention_ids: Sequence[int]) -> int:
     """Score the mentions and escalate (``risk_eval.evaluate_and_escalate``, what the embedded
-    runner's after-batch hook calls); number of escalation decisions, or 0 when that feature
-    is not in this build."""
-    evaluate = _optional("earful.risk_eval", "evaluate_and_escalate")
-    if evaluate is None:
-        logger.info("risk evaluation is not available in this build; skipped")
-        return 0
-    _, decisions = evaluate(rt.engine, list(mention_ids), now=rt.clock.now(), config=rt.config())
+    runner's after-batch hook calls); number of escalation decisions."""
+    from earful.risk_eval import evaluate_and_escalate
+
+    _, decisions = evaluate_and_escalate(
+        rt.engine, list(mention_ids), now=rt.clock.now(), config=rt.config()
+    )
     return len(decisions)
 
 
 def check_sla(rt: Runtime) -> int:
-    run = _optional("earful.risk_eval", "run_sla_checks")
-    if run is None:
-        logger.info("SLA checks are not available in this build; skipped")
-        return 0
-    return int(run(rt.engine, now=rt.clock.now(), config=rt.config()))
+    from earful.risk_eval import run_sla_checks
+
+    return run_sla_checks(rt.engine, now=rt.clock.now(), config=rt.config())
 
 
 def deliver_notifications(rt: Runtime) -> int:
     """One pass over the outbox (``risk_eval.default_deliverer``: the channels of the config);
     the outbox's claim-before-send makes two workers delivering at once send nothing twice.
-    Returns how many were sent, or 0 when that feature is not in this build."""
-    make = _optional("earful.risk_eval", "default_deliverer")
-    if make is None:
-        logger.info("notification delivery is not available in this build; skipped")
-        return 0
+    Returns how many were sent."""
+    from earful.risk_eval import default_deliverer
+
     ctx = rt.context()
     if rt._deliverer is None or rt._deliverer[0] is not ctx:
-        rt._deliverer = (ctx, make(ctx.config, rt.clock))
+        rt._deliverer = (ctx, default_deliverer(ctx.config, rt.clock))
     report = rt._deliverer[1](rt.engine)
     return int(getattr(report, "sent", 0) or 0)
 
 
 def build_digests(rt: Runtime) -> int:
-    run = _optional("earful.digest.schedule", "run_due_digests")
-    if run is None:
-        logger.info("digests are not available in this build; skipped")
-        return 0
-    return len(run(rt.engine, rt.config(), rt.settings, rt.clock))
+    from earful.digest.schedule import run_due_digests
+
+    return len(run_due_digests(rt.engine, rt.config(), rt.settings, rt.clock))
 
 
 # --------------------------------------------------------------------------- status

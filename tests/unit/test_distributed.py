@@ -211,7 +211,7 @@ def test_risk_follow_up_is_enqueued_after_commit_with_the_stored_ids(
     assert len(ids) == 1 and visible == 1
 
 
-def test_optional_features_are_clear_no_ops(
+def test_follow_up_tasks_run_on_a_store_with_nothing_to_do(
     rt: distributed.Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="earful.distributed")
