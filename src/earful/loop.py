@@ -22,7 +22,6 @@ never polled (``runner.is_streamed``).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
@@ -157,7 +156,8 @@ def run_pass(
         return report
 
     def risk() -> int:
-        risk_eval = importlib.import_module("earful.risk_eval")
+        from earful import risk_eval
+
         after = since or started - FIRST_TICK_LOOKBACK
         return int(risk_eval.tick(engine, clock=clock, config=config, since=after))
 
