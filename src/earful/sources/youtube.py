@@ -24,7 +24,6 @@ import html
 import logging
 import threading
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
 from earful.clock import isoformat_z
@@ -34,7 +33,7 @@ from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
 from earful.sources.limits import DailyQuota, as_int, param_list, resolve_secret
-from earful.sources.values import MALFORMED
+from earful.sources.values import MALFORMED, parse_iso_utc
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -119,14 +118,6 @@ def _load(body: bytes, url: str | None) -> dict[str, Any]:
     return data
 
 
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    from earful.clock import ensure_utc
-
-    return ensure_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-
-
 def _search_item(item: dict[str, Any]) -> Iterable[RawMention]:
     ident = item.get("id") or {}
     snippet = item.get("snippet") or {}
@@ -149,7 +140,7 @@ def _search_item(item: dict[str, Any]) -> Iterable[RawMention]:
             title=html.unescape(snippet.get("title") or "") or None,
             text=html.unescape(snippet.get("description") or ""),
             author=snippet.get("channelTitle") or None,
-            published_at=_when(snippet.get("publishedAt")),
+            published_at=parse_iso_utc(snippet.get("publishedAt")),
             extra={
                 "channel_id": snippet.get("channelId"),
                 "result_kind": kind.split("#", 1)[1],
@@ -179,7 +170,7 @@ def _video_item(item: dict[str, Any]) -> Iterable[RawMention]:
             title=snippet.get("title") or None,
             text=snippet.get("description") or "",
             author=snippet.get("channelTitle") or None,
-            published_at=_when(snippet.get("publishedAt")),
+            published_at=parse_iso_utc(snippet.get("publishedAt")),
             language=language or None,
             engagement=engagement,
             extra={"channel_id": snippet.get("channelId"), "result_kind": "video"},
@@ -209,7 +200,7 @@ def _comment(
         url=url,
         text=html_to_text(s.get("textDisplay") or s.get("textOriginal") or ""),
         author=s.get("authorDisplayName") or None,
-        published_at=_when(s.get("publishedAt")),
+        published_at=parse_iso_utc(s.get("publishedAt")),
         engagement=Engagement(likes=as_int(s.get("likeCount")), comments=replies),
         parent_id=parent,
         extra={

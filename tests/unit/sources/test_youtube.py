@@ -311,6 +311,15 @@ def test_refresh_batches_fifty_ids_per_call(client: HttpClient) -> None:
     assert out[0].engagement.views == 1000 and out[0].author_followers == 2_260_000
 
 
+def test_an_unreadable_date_keeps_the_video_undated() -> None:
+    body = {
+        "kind": "youtube#videoListResponse",
+        "items": [{"id": "v1", "snippet": {"title": "Acme", "publishedAt": "not a date"}}],
+    }
+    [mention] = youtube.parse(json.dumps(body).encode()).mentions
+    assert mention.external_id == "v1" and mention.published_at is None
+
+
 def test_hostile_shapes_skip_the_item_or_raise_parse_error() -> None:
     body = {
         "kind": "youtube#videoListResponse",
