@@ -550,18 +550,7 @@ def _snapshot_row(snap: Any) -> dict[str, Any]:
     if isinstance(snap, dict):
         data = dict(snap)
     else:
-        data = {
-            name: getattr(snap, name)
-            for name in (
-                "mention_id",
-                "at",
-                "likes",
-                "shares",
-                "comments",
-                "views",
-                "author_followers",
-            )
-        }
+        data = {name: getattr(snap, name) for name in SNAPSHOT_COLUMNS}
     data.pop("id", None)
     data["at"] = ensure_utc(data["at"])
     return data
