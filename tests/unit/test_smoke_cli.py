@@ -58,3 +58,15 @@ def test_demo_keep_that_is_a_file_is_bad_usage(tmp_path) -> None:  # type: ignor
     assert result.returncode == 2 and "--keep" in result.stderr
     result = run_cli("demo", "--out", str(tmp_path / "f"))
     assert result.returncode == 2 and "--out" in result.stderr
+
+
+def test_status_names_a_missing_schema_in_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import os
+
+    env = {**os.environ, "EARFUL_BROKER_URL": "redis://127.0.0.1:1/0"}
+    db = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = run_earful("--db", db, "status", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    error = json.loads(result.stdout)["db_error"]
+    assert error == "store unreachable: no such table: source_state"

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import typer
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from earful.cli.common import CliState, default_config_dir, default_db_url
+from earful.cli.common import CliState, db_reason, default_config_dir, default_db_url
 from earful.errors import ConfigError, EarfulError
 
 app = typer.Typer(
@@ -68,12 +68,6 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"earful.cli.{_name}").register(app)
 
 
-def _db_reason(exc: SQLAlchemyError) -> str:
-    """The driver's own first line (never the statement or its parameters)."""
-    cause = exc.orig if isinstance(exc, DBAPIError) else exc
-    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-
-
 def main() -> None:
     """Console-script entry point: maps Earful errors to exit codes and one-line reasons."""
     try:
@@ -92,7 +86,7 @@ def main() -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except SQLAlchemyError as exc:
         # An unreachable database or a malformed --db URL: one line, not a driver traceback.
-        typer.echo(f"earful: database error: {_db_reason(exc)}", err=True)
+        typer.echo(f"earful: database error: {db_reason(exc)}", err=True)
         sys.exit(2 if isinstance(exc, ArgumentError | NoSuchModuleError) else 1)
     except typer.Abort:
         typer.echo("earful: aborted", err=True)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from earful.config import AppConfig
 from earful.settings import Settings, get_settings
@@ -65,6 +66,13 @@ def state(ctx: typer.Context) -> CliState:
         obj = CliState(config_dir=default_config_dir(), db_url=default_db_url())
         ctx.find_root().obj = obj
     return obj
+
+
+def db_reason(exc: Exception) -> str:
+    """A database error in one line: the driver's own first line, never the SQL statement
+    or its parameters (they may carry mention text)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
 def print_json_lines(rows: Iterable[dict[str, Any]]) -> None:

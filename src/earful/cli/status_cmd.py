@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from earful.cli.common import print_table, state
+from earful.cli.common import db_reason, print_table, state
 from earful.clock import SystemClock
 from earful.settings import Settings
 
@@ -76,7 +76,7 @@ def status(
             sources = source_health(session, config, SystemClock().now())
         db_error = None
     except Exception as exc:  # a store without tables yet, or down
-        sources, db_error = [], f"store unreachable: {exc}"
+        sources, db_error = [], f"store unreachable: {db_reason(exc)}"
     if as_json:
         data = {"broker": broker, "sources": sources, "db_error": db_error}
         typer.echo(json.dumps(data, default=str))
