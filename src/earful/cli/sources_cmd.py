@@ -163,7 +163,7 @@ def test_source(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="source name from the config"),
     as_json: bool = typer.Option(False, "--json", help="JSON Lines, one mention per line"),
-    limit: int = typer.Option(20, "--limit", help="mentions to show in the table"),
+    limit: int = typer.Option(20, "--limit", min=1, help="mentions to show in the table"),
 ) -> None:
     """Fetch one source once and show what would be stored (matched brands, sentiment).
     Stores nothing and ignores the stored ETag, so the full body is fetched."""
