@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
 import logging
 import re
 import sqlite3
@@ -31,6 +30,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session
 
 from earful.clock import ensure_utc
+from earful.engagement import snapshot_for
 from earful.mention import RawMention
 from earful.models import EngagementSnapshot, Mention, MentionBrand, Story
 from earful.sqlite_writer import Row, SqliteMentionWriter
@@ -512,45 +512,8 @@ def _brand_rows(
 def _snapshot_rows(new: list[tuple[int, RawMention]], now: datetime) -> list[Row]:
     """The engagement a mention had when first seen: the start of its virality curve."""
     rows: list[Row] = []
-    snapshot_for = _engagement_snapshot_for()
     for mention_id, raw in new:
-        if snapshot_for is not None:
-            snap = snapshot_for(mention_id, raw, now)
-            if snap is None:
-                continue
-            data = _snapshot_row(snap)
-            rows.append(tuple(data.get(c) for c in SNAPSHOT_COLUMNS))
-        else:
-            if raw.engagement.is_empty() and raw.author_followers is None:
-                continue
-            eng = raw.engagement
-            rows.append(
-                (
-                    mention_id,
-                    now,
-                    eng.likes,
-                    eng.shares,
-                    eng.comments,
-                    eng.views,
-                    raw.author_followers,
-                )
-            )
+        snap = snapshot_for(mention_id, raw, now)
+        if snap is not None:
+            rows.append(tuple(getattr(snap, c) for c in SNAPSHOT_COLUMNS))
     return rows
-
-
-def _engagement_snapshot_for() -> Any:
-    try:
-        engagement = importlib.import_module("earful.engagement")
-    except ImportError:
-        return None
-    return getattr(engagement, "snapshot_for", None)
-
-
-def _snapshot_row(snap: Any) -> dict[str, Any]:
-    if isinstance(snap, dict):
-        data = dict(snap)
-    else:
-        data = {name: getattr(snap, name) for name in SNAPSHOT_COLUMNS}
-    data.pop("id", None)
-    data["at"] = ensure_utc(data["at"])
-    return data
