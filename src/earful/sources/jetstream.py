@@ -28,7 +28,7 @@ import os
 import random
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_URL = "wss://jetstream2.us-east.bsky.network/subscribe?wantedCollections=app.bsky.feed.post"
 REWIND_US = 5_000_000  # replay this much before the stored cursor on resume
 SEEN_MAX = 200_000  # URIs of kept posts remembered for de-duplication across resumes
+MAX_KEPT_ERRORS = 50  # newest problems kept for inspection; the count keeps the total
 _POST_MARK = b'"app.bsky.feed.post"'
 _CREATE_MARK = b'"create"'
 
@@ -60,7 +61,14 @@ class JetstreamStats:
     max_lag_s: float = 0.0
     first_event_at: float | None = None  # monotonic seconds
     last_event_at: float | None = None
-    errors: list[str] = field(default_factory=list)
+    # The newest problems only: a stream of garbage must not grow a long-lived consumer's
+    # memory without end. ``error_count`` keeps the total.
+    errors: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_KEPT_ERRORS))
+    error_count: int = 0
+
+    def note_error(self, message: str) -> None:
+        self.errors.append(message)
+        self.error_count += 1
 
 
 def url_with_cursor(url: str, cursor: int | None) -> str:
@@ -108,10 +116,10 @@ class _Consumer:
         try:
             event = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            stats.errors.append("undecodable message skipped")
+            stats.note_error("undecodable message skipped")
             return
         if not isinstance(event, dict):  # valid JSON but no event: must not stop the consumer
-            stats.errors.append("non-object message skipped")
+            stats.note_error("non-object message skipped")
             return
         time_us = event.get("time_us")
         if _POST_MARK in raw and _CREATE_MARK in raw:
@@ -199,7 +207,7 @@ def run_jetstream(
                         continue
                     consumer.handle(message)
         except (ConnectionClosed, OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
-            stats.errors.append(f"{type(exc).__name__}: {exc}")
+            stats.note_error(f"{type(exc).__name__}: {exc}")
             logger.warning("jetstream connection lost (%s); resuming from cursor", exc)
         consumer.flush()
         if stop.is_set():

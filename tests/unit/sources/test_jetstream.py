@@ -97,7 +97,21 @@ def test_undecodable_and_non_post_messages() -> None:
     c.handle(orjson.dumps(delete).decode())
     c.flush()
     assert batches == [] and c.stats.posts == 0 and c.handled == 6
-    assert c.stats.errors == ["undecodable message skipped", "non-object message skipped"]
+    assert list(c.stats.errors) == ["undecodable message skipped", "non-object message skipped"]
+    assert c.stats.error_count == 2
+
+
+def test_a_stream_of_garbage_keeps_only_the_newest_errors() -> None:
+    from earful.sources.jetstream import MAX_KEPT_ERRORS
+
+    c, batches, _ = consumer(SimulatedClock(datetime(2024, 11, 21, tzinfo=UTC)))
+    for _ in range(MAX_KEPT_ERRORS * 3):
+        c.handle(b"not json")
+    c.handle(b"[1]")
+    assert batches == []
+    assert len(c.stats.errors) == MAX_KEPT_ERRORS
+    assert c.stats.errors[-1] == "non-object message skipped"
+    assert c.stats.error_count == MAX_KEPT_ERRORS * 3 + 1
 
 
 def test_measure_firehose_reports_the_bench_keys() -> None:
