@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from earful.cli.common import CliState, print_json_lines, print_table, state
 from earful.clock import SystemClock
 from earful.errors import StorageError
+from earful.escalation import load_reasons, why_text
 
 esc_app = typer.Typer(help="escalations: list, inspect and act on them", no_args_is_help=True)
 
@@ -56,7 +57,9 @@ def list_cmd(
             query = query.where(Escalation.status == status)
         if brand:
             query = query.where(Escalation.brand == brand)
-        rows = [escalation_to_dict(e) for e in session.exec(query).all()]
+        escalations = session.exec(query).all()
+        rows = [escalation_to_dict(e) for e in escalations]
+        why = [why_text(load_reasons(e)) for e in escalations]
     if as_json:
         print_json_lines(rows)
         return
@@ -73,16 +76,11 @@ def list_cmd(
                 r["opened_at"],
                 r["ack_min"],
                 f"{r['source']}:{r['external_id']}",
-                _why(r),
+                reason,
             ]
-            for r in rows
+            for r, reason in zip(rows, why, strict=True)
         ],
     )
-
-
-def _why(row: dict[str, Any]) -> str:
-    reasons = sorted(row["reasons"], key=lambda r: -float(r.get("contribution", 0)))
-    return "; ".join(str(r.get("detail")) for r in reasons[:3])
 
 
 @esc_app.command("show")
