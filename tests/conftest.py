@@ -10,13 +10,11 @@ import os
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,19 +99,10 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on 127.0.0.1, dropped afterwards."""
     need(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
-    from earful.db import make_engine
+    from earful.db import scratch_postgres
 
-    admin = make_engine(PG_ADMIN_URL)
-    name = f"earful_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(PG_ADMIN_URL, prefix="earful_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -101,3 +103,23 @@ def upgrade(engine: Engine) -> None:
 def init_db(engine: Engine) -> None:
     """Create or migrate the schema (what ``earful db upgrade`` does)."""
     upgrade(engine)
+
+
+@contextmanager
+def scratch_postgres(admin_url: str, *, prefix: str = "earful_scratch") -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database on ``admin_url``'s server, dropped on exit
+    (benchmarks and tests; the admin URL names any database the role may connect to)."""
+    from sqlalchemy import text
+
+    admin = make_engine(admin_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield f"{normalize_url(admin_url).rsplit('/', 1)[0]}/{name}"
+        finally:
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

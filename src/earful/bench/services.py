@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import text
 
 PG_ADMIN_URL = os.environ.get(
     "EARFUL_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -21,18 +18,10 @@ PG_ADMIN_URL = os.environ.get(
 @contextmanager
 def scratch_postgres() -> Iterator[str]:
     """A throw-away database on the PostgreSQL server of ``EARFUL_BENCH_PG``."""
-    from earful.db import make_engine
+    from earful.db import scratch_postgres as scratch
 
-    admin = make_engine(PG_ADMIN_URL)
-    name = f"earful_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch(PG_ADMIN_URL, prefix="earful_bench") as url:
+        yield url
 
 
 def _digest_seconds(url: str, n: int) -> dict[str, Any]:
