@@ -79,7 +79,7 @@ def sqlite_url(tmp_path: Path) -> str:
 @contextmanager
 def ready_engine(url: str) -> Iterator[Engine]:
     """An engine on ``url`` with Earful's tables created, disposed on exit."""
-    from earful.db import init_db, make_engine
+    from earful.store.db import init_db, make_engine
 
     engine = make_engine(url)
     init_db(engine)
@@ -99,7 +99,7 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on 127.0.0.1, dropped afterwards."""
     need(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
-    from earful.db import scratch_postgres
+    from earful.store.db import scratch_postgres
 
     with scratch_postgres(PG_ADMIN_URL, prefix="earful_test") as url:
         yield url

@@ -5,7 +5,7 @@ signal), never at import time. Queues keep slow polling away from notifications:
 poll, process, engagement, notify, digest. :func:`create_app` builds a second app on another
 broker for tests, tools and benchmarks.
 
-Worker log lines carry the task id and the source name (``earful.distributed.LOG_FORMAT``);
+Worker log lines carry the task id and the source name (``earful.run.distributed.LOG_FORMAT``);
 workers send task events, so ``celery -A workers.app events`` and Flower can watch them.
 """
 
@@ -19,7 +19,7 @@ from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
 from kombu import Queue  # type: ignore[attr-defined]
 
-from earful.distributed import LOG_FORMAT, QUEUES, install_log_filter
+from earful.run.distributed import LOG_FORMAT, QUEUES, install_log_filter
 from earful.settings import Settings, get_settings
 
 TASK_ROUTES = {

@@ -1,8 +1,8 @@
-"""Thin Celery tasks over ``earful.distributed``: ids or JSON in, one call, a small dict out.
+"""Thin Celery tasks over ``earful.run.distributed``: ids or JSON in, one call, a small dict out.
 
 Every task is idempotent (upserts, claim tokens, unique keys), acknowledged late, and retried
 with exponential backoff and full jitter for transient errors only
-(``earful.distributed.TRANSIENT_ERRORS``); anything else is a bug and fails the task loudly.
+(``earful.run.distributed.TRANSIENT_ERRORS``); anything else is a bug and fails the task loudly.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from celery import Task
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from earful import distributed
+from earful.run import distributed
 from earful.settings import get_settings
 from workers.app import app
 

@@ -41,15 +41,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from earful.clock import Clock, ensure_utc
-from earful.config import AppConfig, SourceConfig, parse_duration
-from earful.db import run_in_transaction
+from earful.config.models import AppConfig, SourceConfig, parse_duration
 from earful.errors import EarfulError, SourceError, TransientSourceError
-from earful.mention import RawMention
-from earful.models import EngagementSnapshot, Mention
-from earful.reading import Reading
+from earful.mention import RawMention, Reading
 from earful.sources import KINDS, connector_for
 from earful.sources.base import RefreshItem
 from earful.sources.http import HttpClient
+from earful.store.db import run_in_transaction
+from earful.store.models import EngagementSnapshot, Mention
 
 logger = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from earful.clock import Clock
-from earful.config import AppConfig, BrandConfig
+from earful.config.models import AppConfig, BrandConfig
 from earful.mention import RawMention
-from earful.mention_store import mention_key, stored_keys, update_sentiment
-from earful.repository import (
+from earful.store.mentions import mention_key, stored_keys, update_sentiment
+from earful.store.repository import (
     BrandHit,
     ScoredMention,
     ScoreLike,
@@ -50,13 +50,13 @@ MAX_ANALYSED_CHARS = 1_100_000
 
 
 class MatcherLike(Protocol):
-    """``earful.matching.BrandMatcher``."""
+    """``earful.matching.matcher.BrandMatcher``."""
 
     def match(self, doc: Any) -> list[str]: ...
 
 
 class AnalyzerLike(Protocol):
-    """``earful.sentiment.SentimentAnalyzer``."""
+    """``earful.sentiment.analyzer.SentimentAnalyzer``."""
 
     def score(
         self,
@@ -154,7 +154,7 @@ def allowed_brands(config: AppConfig, restrict: Sequence[str] | None) -> set[str
 @functools.cache
 def _doc_factory() -> Callable[[RawMention], Any]:
     # resolved once: an import lookup per post costs as much as building the document
-    matching = importlib.import_module("earful.matching")
+    matching = importlib.import_module("earful.matching.matcher")
     from_mention: Callable[[RawMention], Any] | None = getattr(
         matching.MatchDoc, "from_mention", None
     )
@@ -324,8 +324,8 @@ def stages_for(ctx: PipelineContext, *, source_name: str | None) -> list[Stage]:
 
 def build_context(config: AppConfig, clock: Clock) -> PipelineContext:
     """Compile the brand matcher and load the analyzer for ``config``."""
-    matching = importlib.import_module("earful.matching")
-    sentiment = importlib.import_module("earful.sentiment")
+    matching = importlib.import_module("earful.matching.matcher")
+    sentiment = importlib.import_module("earful.sentiment.analyzer")
     matcher = matching.compile_brands(config.brands)
     analyzer = sentiment.get_analyzer(config.sentiment, names=tuple(mask_names(config.brands)))
     return PipelineContext(

@@ -27,10 +27,10 @@ from sqlalchemy.engine import Engine
 
 from earful import engagement
 from earful.clock import SimulatedClock
-from earful.config import AppConfig
-from earful.config_loader import load_config
-from earful.loop import build_loop_context, run_pass
-from earful.runner import RunReport
+from earful.config.loader import load_config
+from earful.config.models import AppConfig
+from earful.run.loop import build_loop_context, run_pass
+from earful.run.runner import RunReport
 from earful.settings import Settings
 from earful.sources.http import HttpClient, make_client
 from tests.e2e.sources_world import (

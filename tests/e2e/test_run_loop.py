@@ -19,11 +19,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from earful.clock import SimulatedClock
-from earful.config import AppConfig, BrandConfig, SourceConfig
-from earful.demo_live import Post, WebhookReceiver, WorldServer
+from earful.config.models import AppConfig, BrandConfig, SourceConfig
+from earful.demo.live import Post, WebhookReceiver, WorldServer
 from earful.digest.models import DigestRun
-from earful.escalation_models import Escalation
-from earful.runner import RunReport, run_forever
+from earful.escalation.models import Escalation
+from earful.run.runner import RunReport, run_forever
 from earful.settings import Settings
 from earful.sources.http import make_client
 

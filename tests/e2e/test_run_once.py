@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from earful.db import make_engine
-from earful.demo import FeedServer, Route
+from earful.demo.main import FeedServer, Route
+from earful.store.db import make_engine
 from tests.conftest import run_earful
 
 pytestmark = pytest.mark.e2e

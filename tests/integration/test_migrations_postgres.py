@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from tests.unit.test_migrations import schema_drift
+from tests.unit.store.test_migrations import schema_drift
 
 
 def test_postgres_schema_matches_models(pg_engine: Engine) -> None:

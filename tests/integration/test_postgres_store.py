@@ -10,13 +10,13 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from earful import repository as repo
 from earful.clock import SimulatedClock
-from earful.config import AppConfig, BrandConfig
-from earful.db import run_in_transaction
+from earful.config.models import AppConfig, BrandConfig
 from earful.mention import Engagement, RawMention
-from earful.models import EngagementSnapshot, Mention, MentionBrand, Story
 from earful.pipeline import build_context, process_batch
+from earful.store import repository as repo
+from earful.store.db import run_in_transaction
+from earful.store.models import EngagementSnapshot, Mention, MentionBrand, Story
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from earful.db import make_engine
-from earful.escalation_models import Escalation, Notification
-from earful.replay import run_replay
+from earful.escalation.models import Escalation, Notification
+from earful.run.replay import run_replay
+from earful.store.db import make_engine
 
 pytestmark = pytest.mark.integration
 

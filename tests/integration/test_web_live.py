@@ -18,14 +18,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from earful.clock import SimulatedClock
-from earful.config import AppConfig
-from earful.escalation_models import Escalation
-from earful.models import Mention
-from earful.notify.console import FileSender
+from earful.config.models import AppConfig
+from earful.escalation.models import Escalation
+from earful.notify.channels.console import FileSender
 from earful.notify.outbox import deliver_due
-from earful.risk import Reason
+from earful.risk.scoring import Reason
 from earful.settings import Settings
-from earful.web import create_app
+from earful.store.models import Mention
+from earful.web.app import create_app
 from tests.unit.escalation_factories import open_escalation
 
 pytestmark = pytest.mark.integration

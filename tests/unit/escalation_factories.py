@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from earful.config import AppConfig
-from earful.escalation import Candidate, escalate
-from earful.models import Mention
-from earful.risk import Reason
+from earful.config.models import AppConfig
+from earful.escalation.lifecycle import Candidate, escalate
+from earful.risk.scoring import Reason
+from earful.store.models import Mention
 
 
 def open_escalation(

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from earful.clock import SimulatedClock, ensure_utc
-from earful.config import AppConfig, SourceConfig
+from earful.config.models import AppConfig, SourceConfig
 from earful.engagement import (
     Reading,
     RefreshPolicy,
@@ -24,10 +24,10 @@ from earful.engagement import (
     snapshot_for,
 )
 from earful.mention import Engagement, RawMention
-from earful.models import EngagementSnapshot, Mention
 from earful.settings import Settings
 from earful.sources import bluesky, youtube
 from earful.sources.http import HttpClient, make_client
+from earful.store.models import EngagementSnapshot, Mention
 from tests.conftest import fixture_bytes
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

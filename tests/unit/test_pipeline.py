@@ -12,9 +12,8 @@ from sqlmodel import Session, delete, select
 
 from earful import pipeline
 from earful.clock import SimulatedClock
-from earful.config import AppConfig, BrandConfig, SourceConfig
+from earful.config.models import AppConfig, BrandConfig, SourceConfig
 from earful.mention import RawMention
-from earful.models import Mention, MentionBrand
 from earful.pipeline import (
     BatchReport,
     Dedupe,
@@ -30,7 +29,8 @@ from earful.pipeline import (
     sanitize,
     stages_for,
 )
-from earful.repository import BrandHit, ScoredMention, upsert_mentions
+from earful.store.models import Mention, MentionBrand
+from earful.store.repository import BrandHit, ScoredMention, upsert_mentions
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

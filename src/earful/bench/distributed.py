@@ -86,7 +86,7 @@ def write_config(directory: Path, base: str, paths: list[str]) -> None:
 
 
 def _count(url: str, sql: str) -> int:
-    from earful.db import make_engine
+    from earful.store.db import make_engine
 
     engine = make_engine(url, pool_size=1)
     try:
@@ -99,10 +99,10 @@ def _count(url: str, sql: str) -> int:
 def run_embedded(db_url: str, config_dir: Path) -> tuple[int, float]:
     """``earful run --once`` in this process: (mentions stored, seconds)."""
     from earful.clock import SystemClock
-    from earful.config_loader import load_config
-    from earful.db import init_db, make_engine
-    from earful.runner import run_once
+    from earful.config.loader import load_config
+    from earful.run.runner import run_once
     from earful.settings import Settings
+    from earful.store.db import init_db, make_engine
 
     engine = make_engine(db_url)
     try:
@@ -143,9 +143,9 @@ def run_celery(
     db_url: str, config_dir: Path, broker_url: str, n_workers: int, n_sources: int, logs: Path
 ) -> tuple[int, float]:
     """Tick once, let ``n_workers`` worker processes poll every source: (stored, seconds)."""
-    from earful import distributed
-    from earful.db import init_db, make_engine
+    from earful.run import distributed
     from earful.settings import Settings
+    from earful.store.db import init_db, make_engine
     from workers.app import create_app
 
     engine = make_engine(db_url)

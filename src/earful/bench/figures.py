@@ -26,7 +26,7 @@ from earful.bench.workload import (
     generate_queries,
 )
 from earful.clock import SimulatedClock
-from earful.config import AppConfig, BrandConfig
+from earful.config.models import AppConfig, BrandConfig
 
 
 def bench_config() -> AppConfig:
@@ -36,8 +36,8 @@ def bench_config() -> AppConfig:
 
 def _store(engine: Any, raws: list[Any], ctx: Any, *, count_updates: bool) -> int:
     """One transaction per feed body, as the runner does."""
-    from earful.db import run_in_transaction
     from earful.pipeline import process_batch
+    from earful.store.db import run_in_transaction
 
     def work(session: Any) -> int:
         report = process_batch(session, raws, ctx, source_name="bench")
@@ -54,9 +54,9 @@ def ingest(quick: bool) -> dict[str, Any]:
     """parse -> match -> score -> store into SQLite, against stock VADER alone on the same texts."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    from earful.db import init_db, make_engine
     from earful.pipeline import build_context
-    from earful.sources.feed import parse
+    from earful.sources.feed.connector import parse
+    from earful.store.db import init_db, make_engine
 
     n = 5_000 if quick else 50_000
     bodies = list(feed_bodies(n))
@@ -92,7 +92,7 @@ def ingest(quick: bool) -> dict[str, Any]:
 
 def matching(quick: bool) -> dict[str, Any]:
     """1,000 brand queries against 200,000 posts on one core."""
-    from earful.matching import MatchDoc, compile_brands
+    from earful.matching.matcher import MatchDoc, compile_brands
 
     n_posts = 20_000 if quick else 200_000
     queries = generate_queries(1_000)
@@ -113,7 +113,7 @@ def matching(quick: bool) -> dict[str, Any]:
 
 def worst_text(quick: bool) -> dict[str, Any]:
     """The slowest single text to score among adversarial inputs up to 100 KB."""
-    from earful.sentiment import get_analyzer
+    from earful.sentiment.analyzer import get_analyzer
 
     analyzer = get_analyzer()
     worst = 0.0
@@ -127,7 +127,7 @@ def worst_text(quick: bool) -> dict[str, Any]:
 @contextmanager
 def serve_feeds(bodies: dict[str, bytes]) -> Iterator[str]:
     """A local HTTP server on 127.0.0.1 serving ``bodies`` by path, with ETag/304 (the demo's)."""
-    from earful.demo import FeedServer, Route
+    from earful.demo.main import FeedServer, Route
 
     routes = {path: Route(body, "application/rss+xml") for path, body in bodies.items()}
     with FeedServer(routes) as server:
@@ -136,10 +136,10 @@ def serve_feeds(bodies: dict[str, bytes]) -> Iterator[str]:
 
 def repoll(quick: bool) -> dict[str, Any]:
     """Body bytes transferred on the second poll of 100 unchanged feeds (target: 0)."""
-    from earful.config import SourceConfig
+    from earful.config.models import SourceConfig
     from earful.settings import get_settings
     from earful.sources.base import PollState
-    from earful.sources.feed import fetch
+    from earful.sources.feed.connector import fetch
     from earful.sources.http import make_client
 
     bodies = {f"/f{i}.xml": body for i, body in enumerate(feed_bodies(100 * 20, per_feed=20))}
@@ -184,9 +184,9 @@ def peak_rss(quick: bool) -> dict[str, Any]:
 def ingest_child(n: int) -> dict[str, Any]:
     """Runs in a child process so its peak RSS is the ingest's alone: ingests generated feeds,
     chunk by chunk (as a runner meets them), until ``n`` new mentions are stored."""
-    from earful.db import init_db, make_engine
     from earful.pipeline import build_context
-    from earful.sources.feed import parse
+    from earful.sources.feed.connector import parse
+    from earful.store.db import init_db, make_engine
 
     stored = 0
     with tempfile.TemporaryDirectory() as tmp:

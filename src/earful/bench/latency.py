@@ -3,9 +3,10 @@ runner polls it, and the notification reaches a webhook.
 
 Setup, all real and on 127.0.0.1: a Mastodon-style server (``demo_live.WorldServer``) that
 publishes one new negative, high-risk post per sample; a SQLite file database; the runner's
-:func:`~earful.runner.poll_source` with the context of ``earful run`` (``loop.build_loop_context``:
+:func:`~earful.run.runner.poll_source` with the context of ``earful run``
+(``loop.build_loop_context``:
 after-commit risk scoring, incident grouping, escalation, outbox flush over the configured
-webhook); a :class:`~earful.demo_live.WebhookReceiver` verifying each HMAC signature.
+webhook); a :class:`~earful.demo.live.WebhookReceiver` verifying each HMAC signature.
 
 One sample = the time from the moment the poll starts (so the HTTP fetch of the timeline is
 included) to the moment the receiver has read and verified the notification. Each sample is a
@@ -26,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from earful.clock import SystemClock
-from earful.config import AppConfig
-from earful.demo_live import Delivery, Post, WebhookReceiver, WorldServer
+from earful.config.models import AppConfig
+from earful.demo.live import Delivery, Post, WebhookReceiver, WorldServer
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +91,11 @@ def risky_post(i: int, now: Any) -> Post:
 
 def measure(samples: int) -> tuple[list[float], int]:
     """Seconds from poll start to webhook receipt, per sample; and how many never arrived."""
-    from earful.db import init_db, make_engine
-    from earful.loop import build_loop_context
-    from earful.runner import poll_source
+    from earful.run.loop import build_loop_context
+    from earful.run.runner import poll_source
     from earful.settings import Settings
     from earful.sources.http import make_client
+    from earful.store.db import init_db, make_engine
 
     clock = SystemClock()
     arrived: dict[str, float] = {}

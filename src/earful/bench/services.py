@@ -18,15 +18,15 @@ PG_ADMIN_URL = os.environ.get(
 @contextmanager
 def scratch_postgres() -> Iterator[str]:
     """A throw-away database on the PostgreSQL server of ``EARFUL_BENCH_PG``."""
-    from earful.db import scratch_postgres as scratch
+    from earful.store.db import scratch_postgres as scratch
 
     with scratch(PG_ADMIN_URL, prefix="earful_bench") as url:
         yield url
 
 
 def _digest_seconds(url: str, n: int) -> dict[str, Any]:
-    from earful.db import init_db, make_engine
-    from earful.digest.bench import seed_bulk, time_digest
+    from earful.bench.digest import seed_bulk, time_digest
+    from earful.store.db import init_db, make_engine
 
     engine = make_engine(url)
     try:
@@ -58,8 +58,8 @@ def digest_scale(quick: bool) -> dict[str, Any]:
 def firehose(quick: bool) -> dict[str, Any]:
     """The Jetstream consumer fed 2,000 posts/s from a local WebSocket server."""
     from earful.bench.figures import bench_config
-    from earful.config import BrandConfig
-    from earful.matching import MatchDoc, compile_brands
+    from earful.config.models import BrandConfig
+    from earful.matching.matcher import MatchDoc, compile_brands
     from earful.mention import RawMention
 
     # The generated firehose speaks of "Acme Air" in one post of five: the matcher does real work.
@@ -86,8 +86,8 @@ def ubg(quick: bool) -> dict[str, Any]:
     """Hours of warning the rules give on the United Breaks Guitars timeline."""
     from importlib import resources
 
-    from earful.replay import replay_lead_hours
+    from earful.run.replay import replay_lead_hours
 
-    path = resources.files("earful.scenarios").joinpath("ubg.jsonl")
+    path = resources.files("earful.run.scenarios").joinpath("ubg.jsonl")
     with resources.as_file(path) as real_path:
         return {"ubg_lead_hours": round(replay_lead_hours(real_path), 1)}

@@ -16,7 +16,7 @@ from rich.text import Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from earful.config import AppConfig
+from earful.config.models import AppConfig
 from earful.settings import Settings, get_settings
 
 console = Console()
@@ -39,14 +39,14 @@ class CliState:
 
     def config(self) -> AppConfig:
         if self._config is None:
-            from earful.config_loader import load_config
+            from earful.config.loader import load_config
 
             self._config = load_config(self.config_dir)
         return self._config
 
     def engine(self) -> Engine:
         if self._engine is None:
-            from earful.db import make_engine
+            from earful.store.db import make_engine
 
             self._engine = make_engine(self.db_url)
         return self._engine

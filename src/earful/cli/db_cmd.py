@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from earful.cli.common import state
-from earful.db import upgrade
+from earful.store.db import upgrade
 
 db_app = typer.Typer(help="database schema", no_args_is_help=True)
 

@@ -24,7 +24,7 @@ def demo(
     pipeline; a month of United Airlines mentions and "United Breaks Guitars" through the real
     main loop on a simulated clock (escalations printed as they reach the console and a local
     signed webhook); then the last demo day's digest written as HTML and JSON. No network."""
-    from earful.demo import run_demo
+    from earful.demo.main import run_demo
 
     # Both directories are made up front: a bad path fails now, not after the whole demo.
     for option, directory in (("--keep", keep), ("--out", out)):

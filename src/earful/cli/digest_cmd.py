@@ -52,11 +52,11 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
 
         from earful.clock import SystemClock
-        from earful.db import upgrade
         from earful.digest.build import build_digest
         from earful.digest.charts import render_charts
         from earful.digest.mail import build_message, send_message, subject_for, valid_recipients
         from earful.digest.render import data_uri_srcs, digest_to_json, render_html, render_text
+        from earful.store.db import upgrade
 
         st = state(ctx)
         config = st.config()
@@ -122,8 +122,8 @@ def register(app: typer.Typer) -> None:
     def digest_due(ctx: typer.Context) -> None:
         """Send every scheduled digest that is due now (each brand once per local day)."""
         from earful.clock import SystemClock
-        from earful.db import upgrade
         from earful.digest.schedule import run_due_digests
+        from earful.store.db import upgrade
 
         st = state(ctx)
         config = st.config()

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from earful.cli.common import CliState, print_json_lines, print_table, state
 from earful.clock import SystemClock
 from earful.errors import StorageError
-from earful.escalation import load_reasons, why_text
+from earful.escalation.lifecycle import load_reasons, why_text
 
 esc_app = typer.Typer(help="escalations: list, inspect and act on them", no_args_is_help=True)
 
@@ -44,8 +44,8 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json", help="JSON Lines instead of a table"),
 ) -> None:
     """Escalations, newest first."""
-    from earful.escalation import ACTIVE, escalation_to_dict
-    from earful.escalation_models import Escalation
+    from earful.escalation.lifecycle import ACTIVE, escalation_to_dict
+    from earful.escalation.models import Escalation
 
     st = state(ctx)
     _check_schema(st)
@@ -91,8 +91,8 @@ def show_cmd(
 ) -> None:
     """One escalation with its timeline and notifications."""
     from earful.clock import isoformat_z
-    from earful.escalation import escalation_to_dict, get_escalation, load_reasons
-    from earful.escalation_models import EscalationEvent, Notification
+    from earful.escalation.lifecycle import escalation_to_dict, get_escalation, load_reasons
+    from earful.escalation.models import EscalationEvent, Notification
 
     st = state(ctx)
     _check_schema(st)
@@ -173,8 +173,8 @@ def show_cmd(
 def _act(
     ctx: typer.Context, action: str, escalation_id: int, actor: str | None, note: str | None
 ) -> None:
-    from earful import escalation as esc_mod
-    from earful.db import run_in_transaction
+    from earful.escalation import lifecycle as esc_mod
+    from earful.store.db import run_in_transaction
 
     st = state(ctx)
     _check_schema(st)
@@ -229,7 +229,7 @@ def dismiss_cmd(
 @esc_app.command("precision")
 def precision_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Per rule: escalations, closed, dismissed as false alarms, precision."""
-    from earful.escalation import rule_precision
+    from earful.escalation.lifecycle import rule_precision
 
     st = state(ctx)
     _check_schema(st)

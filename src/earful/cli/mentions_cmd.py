@@ -10,10 +10,10 @@ import typer
 from sqlalchemy import inspect
 from sqlmodel import Session
 
-from earful import repository
 from earful.cli.common import print_json_lines, print_table, state
 from earful.clock import SystemClock, ensure_utc, isoformat_z
-from earful.config import parse_duration
+from earful.config.models import parse_duration
+from earful.store import repository
 from earful.text import excerpt
 
 mentions_app = typer.Typer(help="stored mentions", invoke_without_command=True)

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Play a scenario on a simulated clock through the real pipeline, risk and escalation."""
-        from earful.replay import ScenarioError, load_scenario, run_replay
+        from earful.run.replay import ScenarioError, load_scenario, run_replay
 
         st = state(ctx)
         try:

@@ -13,8 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from earful.cli.common import CliState, console, err_console, print_table, state
 from earful.clock import SystemClock, isoformat_z
-from earful.config import AppConfig
-from earful.runner import PollReport, RunReport, is_streamed, run_forever
+from earful.config.models import AppConfig
+from earful.run.runner import PollReport, RunReport, is_streamed, run_forever
 from earful.text import excerpt
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def run(
     once: bool = typer.Option(False, "--once", help="one pass over the due sources, then exit"),
 ) -> None:
     """Poll due sources, process and store mentions; loop until stopped (Ctrl-C)."""
-    from earful.db import upgrade
+    from earful.store.db import upgrade
 
     st = state(ctx)
     config = st.config()  # a bad config exits 2 before anything runs
@@ -166,7 +166,7 @@ def _one_pass(
     stop: threading.Event,
 ) -> RunReport:
     """Every step of a pass once (poll, engagement, risk/SLA, notify, digests); no streams."""
-    from earful.loop import build_loop_context, run_pass
+    from earful.run.loop import build_loop_context, run_pass
     from earful.sources.http import make_client
 
     settings = st.settings()
@@ -223,7 +223,7 @@ def _reloader(st: CliState) -> Callable[[], AppConfig]:
     """The config for each pass, re-read only when its files changed (``config_fingerprint``):
     an idle loop does not re-parse and re-validate the YAML every pass, and the first pass
     reuses the start-up load. A failed re-read raises (the loop keeps the last good config)."""
-    from earful.config_loader import config_fingerprint, load_config
+    from earful.config.loader import config_fingerprint, load_config
 
     fingerprint = config_fingerprint(st.config_dir)
     config = st.config()

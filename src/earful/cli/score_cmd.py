@@ -6,7 +6,8 @@ line of stdin is a text. Names masked: the config's brands and aliases (when ``-
 there) plus every ``--brand``. ``--raw``: stock VADER 3.3.2, no adjustment.
 
 ``earful eval-sentiment [--data DIR] [--set NAME]... [--json] [--use-config]``: stock VADER and
-Earful side by side on the human-labelled sets (see ``earful.evaluation``); ``--use-config``
+Earful side by side on the human-labelled sets (see ``earful.sentiment.evaluation``);
+``--use-config``
 scores with the config's ``sentiment:`` section (lexicon extensions, switches) instead of the
 defaults.
 """
@@ -25,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from earful.cli.common import console, err_console, state
-from earful.config_sections.sentiment import SentimentConfig
+from earful.config.sentiment import SentimentConfig
 
 
 def _config_names_and_sentiment(ctx: typer.Context) -> tuple[list[str], SentimentConfig]:
@@ -67,7 +68,7 @@ def score(
     raw: bool = typer.Option(False, "--raw", help="stock VADER 3.3.2 scores, no adjustments"),
 ) -> None:
     """Sentiment of each text as JSON Lines: neg, neu, pos, compound, label, raw_compound."""
-    from earful.sentiment import get_analyzer, label_for
+    from earful.sentiment.analyzer import get_analyzer, label_for
 
     given = list(texts or [])
     names, sentiment = _config_names_and_sentiment(ctx)
@@ -107,8 +108,8 @@ def eval_sentiment(
     ),
 ) -> None:
     """Stock VADER vs Earful on human-labelled sentiment sets, side by side."""
-    from earful.evaluation import ALL_SETS, evaluate, load_datasets, results_as_json
-    from earful.sentiment import get_analyzer
+    from earful.sentiment.analyzer import get_analyzer
+    from earful.sentiment.evaluation import ALL_SETS, evaluate, load_datasets, results_as_json
 
     data_dir = data or Path(
         os.environ.get("EARFUL_SENTIMENT_DATA", str(Path("..") / "shared" / "data" / "sentiment"))

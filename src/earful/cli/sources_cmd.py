@@ -9,12 +9,12 @@ import typer
 from sqlalchemy import inspect
 from sqlmodel import Session
 
-from earful import repository
 from earful.cli.common import print_json_lines, print_table, state
 from earful.clock import SystemClock, ensure_utc, isoformat_z
-from earful.config import AppConfig
+from earful.config.models import AppConfig
 from earful.errors import ConfigError, SourceError
-from earful.models import SourceState
+from earful.store import repository
+from earful.store.models import SourceState
 from earful.text import excerpt
 
 sources_app = typer.Typer(help="source health, config check and dry runs", no_args_is_help=True)
@@ -220,7 +220,7 @@ def test_source(
 @sources_app.command("enable")
 def enable(ctx: typer.Context, name: str = typer.Argument(..., help="source name")) -> None:
     """Re-enable a source the runner disabled (e.g. after HTTP 410); it is polled next pass."""
-    from earful.db import run_in_transaction
+    from earful.store.db import run_in_transaction
 
     st = state(ctx)
     found = run_in_transaction(st.engine(), lambda s: repository.enable_source(s, name=name))

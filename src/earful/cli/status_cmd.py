@@ -29,7 +29,7 @@ def _safe_url(url: str) -> str:
 
 def broker_status(settings: Settings, *, timeout: float = PING_TIMEOUT_S) -> dict[str, Any]:
     """Queue depths from Redis and the workers answering a ping within ``timeout``."""
-    from earful.distributed import queue_depths
+    from earful.run.distributed import queue_depths
 
     broker_url = settings.broker_url
     out: dict[str, Any] = {"url": _safe_url(broker_url), "ok": False, "queues": {}, "workers": []}
@@ -65,7 +65,7 @@ def status(
     """Queue depths, live workers and source health of the distributed system."""
     from sqlmodel import Session
 
-    from earful.distributed import source_health
+    from earful.run.distributed import source_health
 
     st = state(ctx)
     settings = st.settings()

@@ -19,10 +19,10 @@ def register(app: typer.Typer) -> None:
         """Serve the open escalations and the one-click acknowledge links (FastAPI + uvicorn)."""
         import uvicorn
 
-        from earful.config import AppConfig
-        from earful.db import upgrade
+        from earful.config.models import AppConfig
         from earful.errors import ConfigError
-        from earful.web import create_app
+        from earful.store.db import upgrade
+        from earful.web.app import create_app
 
         st = state(ctx)
         try:

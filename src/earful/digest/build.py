@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from earful.clock import ensure_utc
-from earful.config import AppConfig
+from earful.config.models import AppConfig
 from earful.digest import queries
 from earful.digest.data import DigestData, TrendPoint
 from earful.digest.drivers import build_lexicon, count_drivers

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from earful.config_sections.digest import DriverOverride
+from earful.config.digest import DriverOverride
 from earful.digest.data import DriverResult, make_excerpt
 
 logger = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from earful.clock import ensure_utc
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.digest.data import SourceHealth, plain
-from earful.models import SourceState
+from earful.store.models import SourceState
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from earful.digest.data import (
     plain,
     safe_link,
 )
-from earful.models import Mention, MentionBrand
+from earful.store.models import Mention, MentionBrand
 
 logger = logging.getLogger(__name__)
 

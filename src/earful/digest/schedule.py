@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from earful.clock import Clock, ensure_utc
-from earful.config import AppConfig
+from earful.config.models import AppConfig
 from earful.digest.build import build_digest, local_today
 from earful.digest.charts import render_charts
 from earful.digest.mail import build_message, send_message, subject_for, valid_recipients

@@ -20,14 +20,14 @@ from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 from sqlmodel import Session, col, select
 
-from earful.acklinks import AckClaim, ack_url
 from earful.clock import ensure_utc, isoformat_z
-from earful.config import AppConfig
-from earful.escalation import load_reasons, why_text
-from earful.escalation_models import Escalation, Notification
-from earful.models import EngagementSnapshot, Mention
-from earful.risk import human_count, severity_spans
-from earful.risk_eval import brand_names
+from earful.config.models import AppConfig
+from earful.escalation.lifecycle import load_reasons, why_text
+from earful.escalation.links import AckClaim, ack_url
+from earful.escalation.models import Escalation, Notification
+from earful.risk.evaluation import brand_names
+from earful.risk.scoring import human_count, severity_spans
+from earful.store.models import EngagementSnapshot, Mention
 
 logger = logging.getLogger(__name__)
 

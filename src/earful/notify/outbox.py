@@ -30,15 +30,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from earful.clock import Clock, ensure_utc
-from earful.config import AppConfig
-from earful.config_sections.escalation import ChannelConfig
-from earful.db import run_in_transaction
+from earful.config.escalation import ChannelConfig
+from earful.config.models import AppConfig
 from earful.errors import ConfigError, NotificationError, TransientNotificationError
-from earful.escalation import add_event
-from earful.escalation_models import Escalation, Notification
-from earful.notify.base import Sender
+from earful.escalation.lifecycle import add_event
+from earful.escalation.models import Escalation, Notification
+from earful.notify.channels.base import Sender
 from earful.notify.message import Message, build_message
 from earful.settings import Settings
+from earful.store.db import run_in_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -67,28 +67,28 @@ def make_sender(
     env = os.environ if env is None else env
     url = channel.url or (env.get(channel.url_env) if channel.url_env else None)
     if channel.kind == "console":
-        from earful.notify.console import ConsoleSender
+        from earful.notify.channels.console import ConsoleSender
 
         return ConsoleSender()
     if channel.kind == "file":
-        from earful.notify.console import FileSender
+        from earful.notify.channels.console import FileSender
 
         return FileSender(Path(channel.path or "escalations.jsonl"))
     if channel.kind == "email":
-        from earful.notify.email import EmailSender
+        from earful.notify.channels.email import EmailSender
 
         return EmailSender(settings)
     if not url:
         raise ConfigError(f"channel {name!r} needs url or url_env", field="escalation.channels")
     if channel.kind == "slack":
-        from earful.notify.slack import SlackSender
+        from earful.notify.channels.slack import SlackSender
 
         return SlackSender(url, client)
     if channel.kind == "teams":
-        from earful.notify.teams import TeamsSender
+        from earful.notify.channels.teams import TeamsSender
 
         return TeamsSender(url, client)
-    from earful.notify.webhook import WebhookSender
+    from earful.notify.channels.webhook import WebhookSender
 
     secret = env.get(channel.secret_env) if channel.secret_env else None
     return WebhookSender(url, client, secret=secret)

@@ -10,7 +10,7 @@ from earful.errors import ConfigError
 
 # kind -> module under earful.sources
 KINDS: dict[str, str] = {
-    "rss": "feed",
+    "rss": "feed.connector",
     "hackernews": "hackernews",
     "reddit": "reddit",
     "mastodon": "mastodon",

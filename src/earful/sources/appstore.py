@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ConfigError, ParseError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState

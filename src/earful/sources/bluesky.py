@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ConfigError, ParseError, SourceAuthError, SourceError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem

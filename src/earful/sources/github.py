@@ -33,7 +33,7 @@ import time
 from typing import Any
 
 from earful.clock import isoformat_z
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ParseError, SourceError, TransientSourceError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem

@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ParseError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem

@@ -240,11 +240,11 @@ def run_source(
     Meant for a thread of a long-running process (``earful run``), stopped with ``stop``.
     ``params.jetstream_url`` overrides the public instance (another region, a local relay).
     """
-    from earful.db import run_in_transaction
-    from earful.matching import MatchDoc
+    from earful.matching.matcher import MatchDoc
     from earful.pipeline import process_batch
-    from earful.repository import get_or_create_source_state, record_poll_ok
-    from earful.runner import run_after_batch
+    from earful.run.runner import run_after_batch
+    from earful.store.db import run_in_transaction
+    from earful.store.repository import get_or_create_source_state, record_poll_ok
 
     langs = {str(v) for v in source.params.get("langs") or []}
     matcher = ctx.matcher

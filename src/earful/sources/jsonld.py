@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ConfigError, SourceAuthError, SourceError, SourceGoneError
 from earful.mention import RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState

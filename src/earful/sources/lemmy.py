@@ -37,7 +37,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ParseError, SourceError, TransientSourceError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem

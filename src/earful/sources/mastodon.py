@@ -42,7 +42,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ParseError, SourceAuthError, SourceError, TransientSourceError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem

@@ -48,7 +48,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ParseError, SourceAuthError, SourceError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem

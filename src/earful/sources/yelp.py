@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ParseError, SourceAuthError, SourceError
 from earful.mention import RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState

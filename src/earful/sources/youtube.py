@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from earful.clock import isoformat_z
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ConfigError, ParseError, SourceAuthError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from earful.bench.workload import BRANDS, feed_bodies, generate_posts, rss_feed
-from earful.local_server import LocalServer
+from earful.demo.local_server import LocalServer
 from tests.conftest import ROOT, need, port_open
 
 REDIS_TEST_URL = os.environ.get("EARFUL_TEST_CELERY_REDIS", "redis://127.0.0.1:6379/14")

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from earful import distributed
 from earful.clock import SystemClock
-from earful.config_loader import load_config
-from earful.db import init_db, make_engine
-from earful.runner import run_once
+from earful.config.loader import load_config
+from earful.run import distributed
+from earful.run.runner import run_once
 from earful.settings import Settings
+from earful.store.db import init_db, make_engine
 from tests.integration.distributed.conftest import (
     FeedServer,
     PrivateRedis,

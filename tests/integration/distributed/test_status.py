@@ -10,8 +10,8 @@ import redis
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from earful import distributed
 from earful.cli import app
+from earful.run import distributed
 from tests.integration.distributed.conftest import (
     Workers,
     make_bodies,

@@ -9,11 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ParseError
 from earful.settings import Settings
-from earful.sources import feed
 from earful.sources.base import PollState
+from earful.sources.feed import connector as feed
 from earful.sources.http import make_client
 from tests.conftest import fixture_bytes
 

@@ -201,10 +201,10 @@ def test_run_source_stores_matching_posts_and_cursor(
     from sqlmodel import Session, func, select
 
     from earful.clock import SimulatedClock
-    from earful.config import AppConfig, BrandConfig, SourceConfig
-    from earful.models import Mention, SourceState
+    from earful.config.models import AppConfig, BrandConfig, SourceConfig
     from earful.pipeline import build_context
     from earful.sources.jetstream import run_source
+    from earful.store.models import Mention, SourceState
 
     source = SourceConfig(
         name="firehose",

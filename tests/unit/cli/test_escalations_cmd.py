@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from earful.config import AppConfig
-from earful.models import Mention
-from earful.risk import Reason
+from earful.config.models import AppConfig
+from earful.risk.scoring import Reason
+from earful.store.models import Mention
 from tests.conftest import run_earful
 from tests.unit.escalation_factories import open_escalation
 

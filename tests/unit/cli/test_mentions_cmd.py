@@ -11,10 +11,10 @@ import pytest
 from sqlmodel import Session
 
 from earful.clock import SimulatedClock
-from earful.config import AppConfig, BrandConfig
-from earful.db import init_db, make_engine
+from earful.config.models import AppConfig, BrandConfig
 from earful.mention import RawMention
 from earful.pipeline import build_context, process_batch
+from earful.store.db import init_db, make_engine
 from tests.conftest import run_earful
 
 NOW = datetime.now(UTC)

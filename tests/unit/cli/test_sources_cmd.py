@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from earful import repository
-from earful.db import init_db, make_engine
-from earful.demo import FeedServer, Route
+from earful.demo.main import FeedServer, Route
 from earful.errors import SourceGoneError
+from earful.store import repository
+from earful.store.db import init_db, make_engine
 from tests.conftest import run_earful
 
 FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>

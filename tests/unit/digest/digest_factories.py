@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from earful.config import AppConfig, BrandConfig, SourceConfig
-from earful.models import Mention, MentionBrand, SourceState
+from earful.config.models import AppConfig, BrandConfig, SourceConfig
+from earful.store.models import Mention, MentionBrand, SourceState
 
 DAY = date(2026, 11, 21)
 NOW = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)

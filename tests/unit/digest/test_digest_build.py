@@ -196,8 +196,8 @@ def test_escalation_stats_from_the_escalation_table(seeded: Engine) -> None:
 
 
 def test_no_escalation_table_gives_zeros(tmp_path: Path) -> None:
-    from earful.db import make_engine
     from earful.digest.escalation_stats import read_escalation_stats
+    from earful.store.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'blank.db'}")
     with engine.connect() as conn:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from earful.cli import app
 from earful.clock import SimulatedClock
-from earful.digest.web import make_digest_router
+from earful.web.digests import make_digest_router
 from tests.unit.digest.digest_factories import NOW, digest_config, seed_month
 
 BRANDS_YAML = """\

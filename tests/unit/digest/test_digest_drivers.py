@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from earful.config_sections.digest import DriverOverride
+from earful.config.digest import DriverOverride
 from earful.digest.drivers import (
     build_lexicon,
     compile_terms,

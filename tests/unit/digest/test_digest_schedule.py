@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from earful.clock import SimulatedClock
-from earful.config import AppConfig
+from earful.config.models import AppConfig
 from earful.digest.models import DigestRun
 from earful.digest.schedule import DueDigest, due_digests, run_due_digests
 from earful.errors import TransientNotificationError

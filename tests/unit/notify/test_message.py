@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from earful.notify.email import build_email
+from earful.notify.channels.email import build_email
+from earful.notify.channels.webhook import sign, verify_signature
 from earful.notify.message import Message, render_html, render_slack, render_teams, render_text
-from earful.notify.webhook import sign, verify_signature
 
 HOSTILE = 'United broke it <script>alert("x")</script> & **bold** <@channel>'
 

@@ -9,14 +9,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from earful.clock import SimulatedClock, ensure_utc
-from earful.config import AppConfig
+from earful.config.models import AppConfig
 from earful.errors import NotificationError, TransientNotificationError
-from earful.escalation_models import Escalation, Notification
-from earful.models import Mention
+from earful.escalation.models import Escalation, Notification
 from earful.notify.message import Message
 from earful.notify.outbox import deliver_due, failures
-from earful.risk import Reason
+from earful.risk.scoring import Reason
 from earful.settings import Settings
+from earful.store.models import Mention
 from tests.unit.escalation_factories import open_escalation
 
 T0 = datetime(2025, 3, 11, 14, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ConfigError, ParseError, SourceAuthError, TransientSourceError
 from earful.sources import appstore
 from earful.sources.base import PollState

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import SourceAuthError
 from earful.sources import bluesky
 from earful.sources.base import PollState, RefreshItem

@@ -12,13 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ConfigError, ParseError
-from earful.sources import connector_for, feed
+from earful.sources import connector_for
 from earful.sources.base import PollState
-from earful.sources.feed_dates import parse_localized_date, parse_numeric_date, resolve_date
-from earful.sources.feed_encoding import declared_encoding, transcode_to_utf8
-from earful.sources.feed_fields import (
+from earful.sources.feed import connector as feed
+from earful.sources.feed.dates import parse_localized_date, parse_numeric_date, resolve_date
+from earful.sources.feed.encoding import declared_encoding, transcode_to_utf8
+from earful.sources.feed.fields import (
     MAX_TEXT_CHARS,
     absolute_url,
     normalize_language,

@@ -21,9 +21,11 @@ from feedparser.urls import _urljoin, resolve_relative_uris
 
 from earful.bench.workload import feed_bodies
 from earful.errors import ParseError
-from earful.sources import feed, feed_compat, feed_fast
-from earful.sources.feed_encoding import transcode_to_utf8
-from earful.sources.feed_fields import is_absolute_http, unwrap_redirect
+from earful.sources.feed import compat as feed_compat
+from earful.sources.feed import connector as feed
+from earful.sources.feed import fast as feed_fast
+from earful.sources.feed.encoding import transcode_to_utf8
+from earful.sources.feed.fields import is_absolute_http, unwrap_redirect
 from earful.text import _TextExtractor, html_to_text, tidy_whitespace
 from tests.conftest import fixture_bytes, shared_path
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import respx
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import SourceAuthError, TransientSourceError
 from earful.sources import github
 from earful.sources.base import PollState, RefreshItem

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import SourceError
 from earful.sources import jsonld
 from earful.sources.base import PollState

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ParseError, TransientSourceError
 from earful.sources import stackexchange
 from earful.sources.base import PollState, RefreshItem

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from earful.config import SourceConfig
+from earful.config.models import SourceConfig
 from earful.errors import ParseError, QuotaExceededError, SourceAuthError, TransientSourceError
 from earful.sources import youtube
 from earful.sources.base import PollState, RefreshItem

@@ -1,9 +1,0 @@
-"""Imports every module that defines tables, so ``SQLModel.metadata`` is complete.
-
-Alembic's env.py and the schema test import this; add a line when a feature adds tables.
-"""
-
-from earful import escalation_models, models
-from earful.digest import models as digest_models
-
-__all__ = ["digest_models", "escalation_models", "models"]

@@ -1,0 +1,409 @@
+"""Escalation rules and lifecycle: who hears about a risky post, when, and what happens next.
+
+Contract: functions take the caller's session and never commit; time comes in as ``now``
+(from the injected clock). Lifecycle::
+
+    open ──ack──> acknowledged ──resolve──> resolved
+      │                                        ^
+      └──────────────resolve───────────────────┘
+      └──dismiss──> dismissed  (a false alarm: counted per rule, for precision)
+
+* A candidate (a mention or an incident scored by ``risk``) at or above a level threshold opens
+  an escalation at that level, unless its incident already has one (then it may only *raise*
+  the level), its incident closed less than ``cooldown`` ago, or ``max_per_hour`` new
+  escalations were opened in the past hour.
+* Opening or raising enqueues one outbox row per route recipient of that level (unique per
+  escalation, level and recipient). During quiet hours, levels below ``override_level`` are held
+  until quiet hours end.
+* :func:`check_sla` raises every unacknowledged escalation whose SLA passed to the next level
+  (re-sent to that level's recipients) — on the clock, so it runs the same in replays and tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from earful.clock import ensure_utc
+from earful.config.digest import parse_hhmm
+from earful.config.escalation import EscalationConfig, QuietHours
+from earful.config.risk import RiskConfig
+from earful.errors import EarfulError
+from earful.escalation.models import Escalation, EscalationEvent, Notification
+from earful.risk.scoring import Reason
+
+logger = logging.getLogger(__name__)
+
+ACTIVE = ("open", "acknowledged")
+
+
+class EscalationStateError(EarfulError):
+    """An action that the escalation's state does not allow (e.g. acknowledging a resolved one)."""
+
+    reason = "escalation_state"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """Something risk wants people to look at."""
+
+    brand: str
+    incident_key: str
+    risk: float
+    reasons: Sequence[Reason]
+    rule: str = "mention_risk"
+    mention_id: int | None = None
+    source: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(slots=True)
+class Decision:
+    action: str  # opened | raised | suppressed | none
+    escalation: Escalation | None = None
+    level: int = 0
+    why: str = ""
+    notifications: list[Notification] = field(default_factory=list)
+
+
+# -- quiet hours -------------------------------------------------------------------------------
+
+
+def quiet_until(now: datetime, quiet: QuietHours | None) -> datetime | None:
+    """When quiet hours end, if ``now`` is inside them; else None."""
+    if quiet is None:
+        return None
+    zone = ZoneInfo(quiet.timezone)
+    local = ensure_utc(now).astimezone(zone)
+    start, end = parse_hhmm(quiet.start), parse_hhmm(quiet.end)
+    t = local.timetz().replace(tzinfo=None)
+    if start == end:
+        return None
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    end_day = local.date() if t < end else local.date() + timedelta(days=1)
+    end_local = datetime.combine(end_day, end, tzinfo=zone)
+    return ensure_utc(end_local)
+
+
+# -- opening and raising -----------------------------------------------------------------------
+
+
+def reasons_json(reasons: Sequence[Reason]) -> str:
+    return json.dumps([r.to_dict() for r in reasons], ensure_ascii=False)
+
+
+def load_reasons(esc: Escalation) -> list[dict[str, object]]:
+    data = json.loads(esc.reasons or "[]")
+    return data if isinstance(data, list) else []
+
+
+def why_text(reasons: Sequence[dict[str, Any]], n: int = 3) -> str:
+    """The ``n`` largest contributing reasons (stored JSON form) in words, for people."""
+    top = sorted(reasons, key=lambda r: -float(r.get("contribution", 0)))[:n]
+    return "; ".join(str(r.get("detail", "")) for r in top if float(r.get("contribution", 0)))
+
+
+def add_event(
+    session: Session,
+    esc: Escalation,
+    kind: str,
+    now: datetime,
+    *,
+    level: int | None = None,
+    actor: str | None = None,
+    detail: str | None = None,
+) -> None:
+    assert esc.id is not None
+    session.add(
+        EscalationEvent(
+            escalation_id=esc.id, at=now, kind=kind, level=level, actor=actor, detail=detail
+        )
+    )
+
+
+def _sla_due(esc_level: int, now: datetime, config: EscalationConfig) -> datetime | None:
+    level = config.levels.get(esc_level)
+    return now + level.sla if level is not None else None
+
+
+def enqueue_notifications(
+    session: Session, esc: Escalation, level: int, *, now: datetime, config: EscalationConfig
+) -> list[Notification]:
+    """One outbox row per recipient routed for this brand and level; existing rows are kept
+    (the unique key makes a second call a no-op)."""
+    assert esc.id is not None
+    held = quiet_until(now, config.quiet_hours)
+    if held is not None and config.quiet_hours and level >= config.quiet_hours.override_level:
+        held = None
+    rows: list[Notification] = []
+    for route in config.routes_for(esc.brand, level):
+        recipient = f"{route.channel}:{route.to}"
+        exists = session.exec(
+            select(Notification).where(
+                Notification.escalation_id == esc.id,
+                Notification.level == level,
+                Notification.recipient == recipient,
+            )
+        ).first()
+        if exists is not None:
+            continue
+        row = Notification(
+            escalation_id=esc.id,
+            level=level,
+            recipient=recipient,
+            channel=route.channel,
+            created_at=now,
+            next_attempt_at=held or now,
+            idempotency_key="pending",
+        )
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    for row in rows:
+        # Stable and unique: derived from the row's own id once it has one.
+        row.idempotency_key = f"earful-n{row.id}-e{esc.id}-l{level}"
+    if held is not None and rows:
+        add_event(session, esc, "held", now, level=level, detail=f"quiet hours until {held}")
+        # Nobody can acknowledge what they were not told: the SLA starts when quiet hours end.
+        due = _sla_due(level, held, config)
+        if due is not None and esc.status == "open":
+            esc.sla_due_at = due
+            session.add(esc)
+    return rows
+
+
+def _opened_last_hour(session: Session, now: datetime) -> int:
+    count = session.exec(
+        select(func.count())
+        .select_from(Escalation)
+        .where(col(Escalation.opened_at) > now - timedelta(hours=1))
+    ).one()
+    return int(count)
+
+
+def escalate(
+    session: Session,
+    cand: Candidate,
+    *,
+    now: datetime,
+    risk_config: RiskConfig,
+    config: EscalationConfig,
+) -> Decision:
+    """Open, raise or suppress an escalation for ``cand`` (see the module docstring)."""
+    now = ensure_utc(now)
+    level = risk_config.level_for(cand.brand, cand.risk)
+    level = min(level, config.max_level())
+    if level <= 0:
+        return Decision("none", why="below level 1")
+    latest = session.exec(
+        select(Escalation)
+        .where(Escalation.incident_key == cand.incident_key, Escalation.brand == cand.brand)
+        .order_by(col(Escalation.opened_at).desc())
+    ).first()
+    if latest is not None and latest.status in ACTIVE:
+        if level <= latest.level:
+            return Decision("none", latest, latest.level, "already escalated at this level")
+        latest.level = level
+        latest.rule = cand.rule
+        latest.risk = cand.risk
+        latest.reasons = reasons_json(cand.reasons)
+        latest.level_changed_at = now
+        latest.sla_due_at = _sla_due(level, now, config) if latest.status == "open" else None
+        session.add(latest)
+        add_event(session, latest, "raised", now, level=level, detail=f"risk {cand.risk:.0f}")
+        rows = enqueue_notifications(session, latest, level, now=now, config=config)
+        return Decision("raised", latest, level, f"risk {cand.risk:.0f}", rows)
+    if latest is not None:
+        closed = ensure_utc(latest.resolved_at or latest.dismissed_at or latest.opened_at)
+        if now - closed < config.cooldown:
+            return Decision("suppressed", latest, level, "incident in cooldown")
+    if _opened_last_hour(session, now) >= config.max_per_hour:
+        logger.warning("escalation cap reached: %s not opened", cand.incident_key)
+        return Decision("suppressed", None, level, "hourly cap reached")
+    esc = Escalation(
+        brand=cand.brand,
+        rule=cand.rule,
+        incident_key=cand.incident_key,
+        mention_id=cand.mention_id,
+        source=cand.source,
+        external_id=cand.external_id,
+        level=level,
+        risk=cand.risk,
+        reasons=reasons_json(cand.reasons),
+        status="open",
+        opened_at=now,
+        level_changed_at=now,
+        sla_due_at=_sla_due(level, now, config),
+    )
+    session.add(esc)
+    session.flush()
+    add_event(session, esc, "opened", now, level=level, detail=f"risk {cand.risk:.0f}")
+    rows = enqueue_notifications(session, esc, level, now=now, config=config)
+    logger.info("escalation %s opened at level %s for %s", esc.id, level, cand.brand)
+    return Decision("opened", esc, level, f"risk {cand.risk:.0f}", rows)
+
+
+def check_sla(session: Session, *, now: datetime, config: EscalationConfig) -> list[Escalation]:
+    """Raise open escalations whose SLA passed without acknowledgement; returns those raised."""
+    now = ensure_utc(now)
+    due = session.exec(
+        select(Escalation).where(
+            Escalation.status == "open",
+            col(Escalation.sla_due_at).is_not(None),
+            col(Escalation.sla_due_at) <= now,
+        )
+    ).all()
+    raised: list[Escalation] = []
+    for esc in due:
+        if esc.level >= config.max_level():
+            esc.sla_due_at = None
+            session.add(esc)
+            add_event(session, esc, "sla_missed", now, level=esc.level, detail="top level")
+            continue
+        esc.level += 1
+        esc.level_changed_at = now
+        esc.sla_due_at = _sla_due(esc.level, now, config)
+        session.add(esc)
+        add_event(session, esc, "sla_raised", now, level=esc.level, detail="not acknowledged")
+        enqueue_notifications(session, esc, esc.level, now=now, config=config)
+        raised.append(esc)
+    return raised
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+
+
+def get_escalation(session: Session, esc_id: int) -> Escalation:
+    esc = session.get(Escalation, esc_id)
+    if esc is None:
+        raise EscalationStateError(f"no escalation {esc_id}", reason="not_found")
+    return esc
+
+
+def acknowledge(session: Session, esc_id: int, *, now: datetime, actor: str) -> Escalation:
+    """open -> acknowledged (stops the SLA clock). Acknowledging twice is a no-op."""
+    esc = get_escalation(session, esc_id)
+    if esc.status == "acknowledged":
+        return esc
+    if esc.status != "open":
+        raise EscalationStateError(f"escalation {esc_id} is {esc.status}")
+    esc.status = "acknowledged"
+    esc.acknowledged_at = ensure_utc(now)
+    esc.acknowledged_by = actor[:200]
+    esc.sla_due_at = None
+    session.add(esc)
+    add_event(session, esc, "acknowledged", now, level=esc.level, actor=actor)
+    return esc
+
+
+def resolve(
+    session: Session, esc_id: int, *, now: datetime, actor: str, note: str | None = None
+) -> Escalation:
+    esc = _active(session, esc_id)
+    if esc.acknowledged_at is None:
+        esc.acknowledged_at = ensure_utc(now)
+        esc.acknowledged_by = actor[:200]
+    esc.resolved_at = ensure_utc(now)
+    return _close(session, esc, "resolved", now=now, actor=actor, note=note)
+
+
+def dismiss(
+    session: Session, esc_id: int, *, now: datetime, actor: str, note: str | None = None
+) -> Escalation:
+    """A false alarm: closed, and counted against its rule's precision."""
+    esc = _active(session, esc_id)
+    esc.dismissed_at = ensure_utc(now)
+    return _close(session, esc, "dismissed", now=now, actor=actor, note=note)
+
+
+def _active(session: Session, esc_id: int) -> Escalation:
+    """The escalation, if it is still open or acknowledged (else EscalationStateError)."""
+    esc = get_escalation(session, esc_id)
+    if esc.status not in ACTIVE:
+        raise EscalationStateError(f"escalation {esc_id} is {esc.status}")
+    return esc
+
+
+def _close(
+    session: Session, esc: Escalation, status: str, *, now: datetime, actor: str, note: str | None
+) -> Escalation:
+    """Move an active escalation to ``status`` (resolved or dismissed), its time stamped by
+    the caller: the SLA clock stops, the note is kept, the event recorded."""
+    esc.status = status
+    esc.sla_due_at = None
+    esc.note = note or esc.note
+    session.add(esc)
+    add_event(session, esc, status, now, level=esc.level, actor=actor, detail=note)
+    return esc
+
+
+def rule_precision(session: Session) -> dict[str, dict[str, float | int | None]]:
+    """Per rule: escalations closed, dismissed as false alarms, and precision (1 - dismissed
+    share of closed ones; None before any closed)."""
+    rows = session.exec(select(Escalation.rule, Escalation.status)).all()
+    out: dict[str, dict[str, float | int | None]] = {}
+    for rule, status in rows:
+        stats = out.setdefault(rule, {"total": 0, "closed": 0, "dismissed": 0})
+        stats["total"] = int(stats["total"] or 0) + 1
+        if status in ("resolved", "dismissed"):
+            stats["closed"] = int(stats["closed"] or 0) + 1
+        if status == "dismissed":
+            stats["dismissed"] = int(stats["dismissed"] or 0) + 1
+    for stats in out.values():
+        closed = int(stats["closed"] or 0)
+        stats["precision"] = round(1 - int(stats["dismissed"] or 0) / closed, 3) if closed else None
+    return out
+
+
+def durations(esc: Escalation) -> dict[str, float | None]:
+    """Minutes from opening to first delivery, acknowledgement and resolution."""
+
+    def minutes(at: datetime | None) -> float | None:
+        if at is None:
+            return None
+        return round((ensure_utc(at) - ensure_utc(esc.opened_at)).total_seconds() / 60, 1)
+
+    return {
+        "notify_min": minutes(esc.notified_at),
+        "ack_min": minutes(esc.acknowledged_at),
+        "resolve_min": minutes(esc.resolved_at),
+    }
+
+
+def escalation_to_dict(esc: Escalation) -> dict[str, object]:
+    def iso(at: datetime | None) -> str | None:
+        from earful.clock import isoformat_z
+
+        return isoformat_z(at) if at else None
+
+    return {
+        "id": esc.id,
+        "brand": esc.brand,
+        "rule": esc.rule,
+        "incident": esc.incident_key,
+        "status": esc.status,
+        "level": esc.level,
+        "risk": esc.risk,
+        "source": esc.source,
+        "external_id": esc.external_id,
+        "mention_id": esc.mention_id,
+        "opened_at": iso(esc.opened_at),
+        "notified_at": iso(esc.notified_at),
+        "acknowledged_at": iso(esc.acknowledged_at),
+        "acknowledged_by": esc.acknowledged_by,
+        "resolved_at": iso(esc.resolved_at),
+        "dismissed_at": iso(esc.dismissed_at),
+        "sla_due_at": iso(esc.sla_due_at),
+        "reasons": load_reasons(esc),
+        **durations(esc),
+    }

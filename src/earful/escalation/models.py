@@ -1,0 +1,95 @@
+"""Escalation tables: escalations, their event log, and the notification outbox.
+
+Unique keys keep every write idempotent: one outbox row per (escalation, level, recipient), so
+a batch processed twice, or a worker killed half-way, never notifies anyone twice.
+Datetimes are UTC (SQLite drops the offset; readers use ``clock.ensure_utc``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from earful.store.models import utc_column
+
+STATUSES = ("open", "acknowledged", "resolved", "dismissed")
+
+
+class Escalation(SQLModel, table=True):
+    """One risky mention or incident put in front of people, with its lifecycle and SLA clock."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (
+        Index("ix_escalation_brand_opened", "brand", "opened_at"),
+        Index("ix_escalation_status_sla", "status", "sla_due_at"),
+        Index("ix_escalation_incident", "incident_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand: str = Field(max_length=200)
+    rule: str = Field(default="mention_risk", max_length=60)
+    incident_key: str = Field(max_length=300)
+    mention_id: int | None = Field(default=None, foreign_key="mention.id")
+    source: str | None = Field(default=None, max_length=40)
+    external_id: str | None = Field(default=None, max_length=500)
+    level: int = 1
+    risk: float = 0.0
+    reasons: str = Field(default="[]", sa_type=Text)  # JSON list of {factor, contribution, detail}
+    status: str = Field(default="open", max_length=20)
+    opened_at: datetime = Field(sa_column=utc_column(nullable=False))
+    # When the first notification of this escalation was delivered (time to notify).
+    notified_at: datetime | None = Field(default=None, sa_column=utc_column())
+    level_changed_at: datetime | None = Field(default=None, sa_column=utc_column())
+    sla_due_at: datetime | None = Field(default=None, sa_column=utc_column())
+    acknowledged_at: datetime | None = Field(default=None, sa_column=utc_column())
+    acknowledged_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column())
+    dismissed_at: datetime | None = Field(default=None, sa_column=utc_column())
+    note: str | None = Field(default=None, sa_type=Text)
+
+
+class EscalationEvent(SQLModel, table=True):
+    """The timeline of one escalation: opened, raised, notified, acknowledged, resolved..."""
+
+    __tablename__ = "escalation_event"
+    __table_args__ = (Index("ix_escalation_event_esc", "escalation_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id")
+    at: datetime = Field(sa_column=utc_column(nullable=False))
+    kind: str = Field(max_length=30)
+    level: int | None = None
+    actor: str | None = Field(default=None, max_length=200)
+    detail: str | None = Field(default=None, sa_type=Text)
+
+
+class Notification(SQLModel, table=True):
+    """Outbox row: one message for one recipient at one level of one escalation.
+
+    Status: pending -> sending -> sent; failures go back to pending with a later
+    ``next_attempt_at`` until ``max_attempts``, then ``dead``. A row left in ``sending`` (the
+    process died between send and commit) is re-sent with the same idempotency key only on
+    channels that honour it, else marked ``unknown`` — never sent twice blindly.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        UniqueConstraint("escalation_id", "level", "recipient", name="uq_notification_esc_lvl_to"),
+        Index("ix_notification_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id")
+    level: int
+    recipient: str = Field(max_length=300)
+    channel: str = Field(max_length=100)
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    next_attempt_at: datetime = Field(sa_column=utc_column(nullable=False))
+    sending_since: datetime | None = Field(default=None, sa_column=utc_column())
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column())
+    last_error: str | None = Field(default=None, sa_type=Text)
+    idempotency_key: str = Field(max_length=100)

@@ -1,0 +1,432 @@
+"""Risk evaluation over stored mentions: the I/O edge around the pure ``risk`` and ``incidents``.
+
+Contract: :func:`evaluate` reads (never commits) the brand's recent mentions and snapshots,
+groups them into incidents, and scores the touched mentions and their incidents at ``now``;
+:func:`evaluate_and_escalate` does that in one transaction and feeds the best candidate of each
+incident to ``escalation.escalate``. :func:`make_after_batch_hook` plugs both into the
+pipeline's ``after_batch`` list, so risk is judged only on committed rows (enqueue after commit).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from earful.clock import Clock, ensure_utc
+from earful.config.models import AppConfig
+from earful.escalation.lifecycle import ACTIVE, Candidate, Decision, check_sla, escalate
+from earful.escalation.models import Escalation
+from earful.mention import Reading
+from earful.risk.incidents import Incident, Member, group_incidents, incident_input
+from earful.risk.scoring import RiskAssessment, RiskInput, assess
+from earful.store.db import run_in_transaction
+from earful.store.models import EngagementSnapshot, Mention, MentionBrand
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Evaluation:
+    at: datetime
+    brand: str
+    mention: Member
+    mention_risk: RiskAssessment
+    incident: Incident
+    incident_risk: RiskAssessment | None
+    candidate: Candidate
+
+    def trace(self) -> dict[str, Any]:
+        """The ``--trace`` line of ``earful replay``."""
+        from earful.clock import isoformat_z
+
+        source, _, ext = self.mention.key.partition(":")
+        best = self.candidate
+        return {
+            "at": isoformat_z(self.at),
+            "type": "risk",
+            "source": source,
+            "id": ext,
+            "brand": self.brand,
+            "risk": self.mention_risk.risk,
+            "incident": self.incident.key,
+            "incident_posts": len(self.incident.members),
+            "incident_risk": self.incident_risk.risk if self.incident_risk else None,
+            "candidate_risk": best.risk,
+            "negativity": self.mention_risk.negativity,
+            "supercritical": self.mention_risk.supercritical,
+            "reasons": [r.to_dict() for r in self.mention_risk.reasons],
+        }
+
+
+def tracked_brands(config: AppConfig) -> set[str] | None:
+    """Lower-cased brands that may escalate; None means every brand (no brands configured)."""
+    if not config.brands:
+        return None
+    return {b.name.lower() for b in config.brands if b.track}
+
+
+def brand_names(config: AppConfig, brand: str) -> list[str]:
+    """The brand's name and aliases: words every mention of it shares, so no key phrase."""
+    found = config.brand(brand)
+    return [brand, *(found.aliases if found else [])]
+
+
+def _member(m: Mention, snaps: Sequence[EngagementSnapshot]) -> Member:
+    assert m.id is not None
+    return Member(
+        key=f"{m.source}:{m.external_id}",
+        source=m.source,
+        text=m.text,
+        title=m.title,
+        url=m.url,
+        story_id=m.story_id,
+        published_at=ensure_utc(m.published_at or m.fetched_at),
+        compound=m.sentiment_compound,
+        author_followers=m.author_followers,
+        mention_id=m.id,
+        snapshots=[Reading.of(s) for s in snaps],
+    )
+
+
+def load_members(session: Session, brand: str, *, since: datetime, now: datetime) -> list[Member]:
+    """The brand's mentions published, or with engagement updates, since ``since``."""
+    rows = session.exec(
+        select(Mention)
+        .join(MentionBrand, col(MentionBrand.mention_id) == col(Mention.id))
+        .where(
+            col(MentionBrand.brand) == brand,
+            or_(
+                col(MentionBrand.published_at) >= since,
+                col(Mention.updated_at) >= since,
+            ),
+            col(MentionBrand.published_at) <= now,
+        )
+    ).all()
+    ids = [m.id for m in rows if m.id is not None]
+    snaps: dict[int, list[EngagementSnapshot]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        for s in session.exec(
+            select(EngagementSnapshot).where(
+                col(EngagementSnapshot.mention_id).in_(part), col(EngagementSnapshot.at) <= now
+            )
+        ).all():
+            snaps[s.mention_id].append(s)
+    return [_member(m, snaps.get(m.id or 0, [])) for m in rows]
+
+
+def assess_member(
+    member: Member, incident: Incident, now: datetime, config: AppConfig
+) -> RiskAssessment:
+    inp = RiskInput(
+        source=member.source,
+        text=member.text,
+        title=member.title,
+        compound=member.compound,
+        published_at=member.published_at,
+        author_followers=member.author_followers,
+        snapshots=member.snapshots,
+        spread_sources=incident.sources,
+        spread_mentions=len(incident.members),
+    )
+    return assess(inp, now, config.risk)
+
+
+def _active_key(session: Session, brand: str, incident: Incident) -> str:
+    """Keep an incident's key stable while its story grows: reuse the key of an active
+    escalation that already covers one of its posts."""
+    ids = [m.mention_id for m in incident.members if m.mention_id is not None]
+    esc = session.exec(
+        select(Escalation)
+        .where(
+            Escalation.brand == brand,
+            col(Escalation.status).in_(ACTIVE),
+            or_(
+                col(Escalation.incident_key) == incident.key,
+                col(Escalation.mention_id).in_(ids or [-1]),
+            ),
+        )
+        .order_by(col(Escalation.opened_at))
+    ).first()
+    return esc.incident_key if esc is not None else incident.key
+
+
+def evaluate(
+    session: Session, mention_ids: Iterable[int], *, now: datetime, config: AppConfig
+) -> list[Evaluation]:
+    """Score the given mentions (and their incidents) of every tracked brand at ``now``."""
+    now = ensure_utc(now)
+    wanted = set(mention_ids)
+    if not wanted:
+        return []
+    tracked = tracked_brands(config)
+    links = session.exec(
+        select(MentionBrand).where(
+            col(MentionBrand.mention_id).in_(sorted(wanted)),
+            MentionBrand.is_competitor == False,  # noqa: E712
+        )
+    ).all()
+    brands = sorted({b.brand for b in links if tracked is None or b.brand.lower() in tracked})
+    window = timedelta(hours=config.risk.incident_window_h)
+    out: list[Evaluation] = []
+    for brand in brands:
+        members = load_members(session, brand, since=now - window, now=now)
+        incidents = group_incidents(
+            members,
+            window=window,
+            jaccard_min=config.risk.near_duplicate_jaccard,
+            phrase_window=timedelta(hours=config.risk.phrase_window_h),
+            names=brand_names(config, brand),
+        )
+        for incident in incidents:
+            touched = [m for m in incident.members if m.mention_id in wanted]
+            if not touched:
+                continue
+            inc_risk = (
+                assess(incident_input(incident), now, config.risk)
+                if len(incident.members) > 1
+                else None
+            )
+            scored = [(m, assess_member(m, incident, now, config)) for m in incident.members]
+            best_member, best = max(scored, key=lambda p: p[1].risk)
+            key = _active_key(session, brand, incident)
+            if inc_risk is not None and inc_risk.risk > best.risk:
+                rep, use, rule = incident.root(), inc_risk, "incident_risk"
+            else:
+                rep, use, rule = best_member, best, "mention_risk"
+            source, _, ext = rep.key.partition(":")
+            cand = Candidate(
+                brand=brand,
+                incident_key=key,
+                risk=use.risk,
+                reasons=use.reasons,
+                rule=rule,
+                mention_id=rep.mention_id,
+                source=source,
+                external_id=ext,
+            )
+            by_id = {m.mention_id: r for m, r in scored}
+            for m in touched:
+                out.append(Evaluation(now, brand, m, by_id[m.mention_id], incident, inc_risk, cand))
+    return out
+
+
+def store_risks(session: Session, evaluations: Sequence[Evaluation]) -> None:
+    for ev in evaluations:
+        if ev.mention.mention_id is None:
+            continue
+        row = session.get(Mention, ev.mention.mention_id)
+        if row is not None:
+            row.risk = ev.mention_risk.risk
+            session.add(row)
+
+
+def evaluate_and_escalate(
+    engine: Engine, mention_ids: Iterable[int], *, now: datetime, config: AppConfig
+) -> tuple[list[Evaluation], list[Decision]]:
+    """One transaction: score, store each mention's risk, escalate each incident's best
+    candidate (once per incident), and raise escalations whose SLA passed."""
+    ids = list(mention_ids)
+
+    def work(session: Session) -> tuple[list[Evaluation], list[Decision]]:
+        evaluations = evaluate(session, ids, now=now, config=config)
+        store_risks(session, evaluations)
+        decisions: list[Decision] = []
+        if config.escalation.enabled:
+            seen: set[tuple[str, str]] = set()
+            for ev in sorted(evaluations, key=lambda e: -e.candidate.risk):
+                key = (ev.brand, ev.candidate.incident_key)
+                if key in seen:
+                    continue
+                seen.add(key)
+                decisions.append(
+                    escalate(
+                        session,
+                        ev.candidate,
+                        now=now,
+                        risk_config=config.risk,
+                        config=config.escalation,
+                    )
+                )
+        return evaluations, decisions
+
+    return run_in_transaction(engine, work)
+
+
+def run_sla_checks(engine: Engine, *, now: datetime, config: AppConfig) -> int:
+    def work(session: Session) -> int:
+        return len(check_sla(session, now=now, config=config.escalation))
+
+    return run_in_transaction(engine, work)
+
+
+def default_deliverer(config: AppConfig, clock: Clock) -> Callable[[Engine], object]:
+    """Flush the outbox over the configured channels (settings from the environment, read on
+    first use). A channel that cannot be built (e.g. its URL variable unset) is logged once
+    and skipped; its rows stay pending, visible in ``earful escalations show``."""
+    cache: dict[str, Any] = {}
+
+    def deliver(engine: Engine) -> object:
+        import httpx
+
+        from earful.errors import ConfigError
+        from earful.notify.outbox import deliver_due, make_sender
+        from earful.settings import get_settings
+
+        if "senders" not in cache:
+            settings = get_settings()
+            client = httpx.Client(timeout=settings.http_timeout_s)
+            senders = {}
+            for name, channel in config.escalation.channels.items():
+                try:
+                    senders[name] = make_sender(name, channel, settings=settings, client=client)
+                except ConfigError as exc:
+                    logger.error("notification channel %s disabled: %s", name, exc)
+            cache.update(senders=senders, settings=settings, client=client)
+        return deliver_due(
+            engine, cache["senders"], clock=clock, config=config, settings=cache["settings"]
+        )
+
+    return deliver
+
+
+def updated_mention_ids(session: Session, *, since: datetime) -> list[int]:
+    """Mentions with a snapshot or an update since ``since`` (engagement re-polls)."""
+    snap = session.exec(
+        select(EngagementSnapshot.mention_id).where(col(EngagementSnapshot.at) >= since)
+    ).all()
+    upd = session.exec(select(Mention.id).where(col(Mention.updated_at) >= since)).all()
+    return sorted({int(i) for i in [*snap, *upd] if i is not None})
+
+
+def _negative_of(brand: str, *, since: datetime, now: datetime) -> list[ColumnElement[bool]]:
+    """The brand's negative mentions published in [since, now]."""
+    return [
+        col(MentionBrand.brand) == brand,
+        col(MentionBrand.published_at) >= since,
+        col(MentionBrand.published_at) <= now,
+        col(Mention.sentiment_label) == "negative",
+    ]
+
+
+def spike_candidates(session: Session, *, now: datetime, config: AppConfig) -> list[Candidate]:
+    """A level-1 candidate per tracked brand whose negative volume this hour is a spike
+    (``earful.risk.spikes``); none before ``min_history_days`` of history."""
+    from earful.risk.scoring import Reason
+    from earful.risk.spikes import Post, detect_spike, hour_start
+
+    cfg = config.risk.spikes
+    if not cfg.escalate:
+        return []
+    since = now - timedelta(weeks=cfg.weeks)
+    current = hour_start(now)
+    out: list[Candidate] = []
+    for brand in config.brands:
+        if not brand.track:
+            continue
+        # Most ticks of most hours are quiet: count this hour first and read the weeks of
+        # history only when the hour has enough negative posts to be a spike at all.
+        in_hour = session.exec(
+            select(func.count())
+            .select_from(MentionBrand)
+            .join(Mention, col(Mention.id) == col(MentionBrand.mention_id))
+            .where(*_negative_of(brand.name, since=current, now=now))
+        ).one()
+        if in_hour < cfg.min_count:
+            continue
+        rows = session.exec(
+            select(MentionBrand.published_at, Mention.source, Mention.text)
+            .join(Mention, col(Mention.id) == col(MentionBrand.mention_id))
+            .where(*_negative_of(brand.name, since=since, now=now))
+        ).all()
+        if not rows:
+            continue
+        first = min(ensure_utc(r[0]) for r in rows)
+        if (now - first).total_seconds() < cfg.min_history_days * 86400:
+            continue
+        posts = [
+            Post(ensure_utc(at), src, text if ensure_utc(at) >= current else "")
+            for at, src, text in rows
+        ]
+        spike = detect_spike(posts, now=now, config=cfg, names=brand_names(config, brand.name))
+        if spike is None:
+            continue
+        risk = min(config.risk.levels_for(brand.name).values())
+        detail = spike.detail() + f"; sources: {', '.join(spike.sources)}"
+        out.append(
+            Candidate(
+                brand=brand.name,
+                incident_key=f"spike:{brand.name}",
+                risk=risk,
+                reasons=[Reason("spike", risk, detail)],
+                rule="negative_spike",
+            )
+        )
+    return out
+
+
+def run_spike_checks(engine: Engine, *, now: datetime, config: AppConfig) -> list[Decision]:
+    def work(session: Session) -> list[Decision]:
+        return [
+            escalate(session, cand, now=now, risk_config=config.risk, config=config.escalation)
+            for cand in spike_candidates(session, now=now, config=config)
+        ]
+
+    if not config.escalation.enabled:
+        return []
+    return run_in_transaction(engine, work)
+
+
+def tick(
+    engine: Engine,
+    *,
+    clock: Clock,
+    config: AppConfig,
+    since: datetime,
+    deliver: Callable[[Engine], object] | None = None,
+) -> int:
+    """A periodic pass for runners: re-score mentions whose engagement changed since
+    ``since`` (the virality signal arrives through re-polls, not new batches), escalate
+    brand-level negative spikes, raise overdue SLAs, flush the outbox. Returns how many
+    mentions were scored."""
+    now = clock.now()
+    ids = run_in_transaction(engine, lambda s: updated_mention_ids(s, since=since))
+    if ids:
+        evaluate_and_escalate(engine, ids, now=now, config=config)
+    run_spike_checks(engine, now=now, config=config)
+    run_sla_checks(engine, now=now, config=config)
+    if deliver is not None:
+        deliver(engine)
+    return len(ids)
+
+
+def make_after_batch_hook(
+    config: AppConfig,
+    clock: Clock,
+    *,
+    deliver: Callable[[Engine], object] | None = None,
+) -> Callable[[Engine, Any], None]:
+    """An ``after_batch`` hook for the pipeline: risk, escalation, SLA, then delivery (over
+    the configured channels unless ``deliver`` is given).
+
+    Runs after the batch committed, so it only ever reads committed rows.
+    """
+    flush = deliver or default_deliverer(config, clock)
+
+    def hook(engine: Engine, report: Any) -> None:
+        ids = list(getattr(report, "new_ids", [])) + list(getattr(report, "updated_ids", []))
+        now = clock.now()
+        if ids:
+            evaluate_and_escalate(engine, ids, now=now, config=config)
+        run_sla_checks(engine, now=now, config=config)
+        flush(engine)
+
+    return hook

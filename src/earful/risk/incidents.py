@@ -1,0 +1,307 @@
+"""Incidents: the mentions of one story, grouped across sources, judged together.
+
+Contract: pure functions over :class:`Member` values (no DB, no clock). Two mentions belong to
+the same incident when, within ``window`` of each other, they
+
+* share a story (same ``story_id`` — the pipeline's canonical URL) or the same URL;
+* are near-duplicates: Jaccard similarity of their 3-word shingles at or above ``jaccard``
+  (MinHash signatures with LSH banding find the candidate pairs, exact Jaccard confirms them,
+  so grouping stays near-linear on thousands of posts);
+* share a key phrase: one distinctive 3-word phrase, or two distinctive 2-word phrases
+  (stop words and generic complaint words such as "customer service" do not make phrases).
+
+Links are transitive (union–find). An incident's risk is assessed on its aggregate
+(:func:`incident_input`): summed engagement curves, each post counted as engagement too, the
+worst negativity among its most engaged posts, all severity terms, and its spread — so forty
+small posts about one broken guitar add up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from earful.clock import ensure_utc
+from earful.mention import Reading
+from earful.risk.scoring import RiskInput
+
+logger = logging.getLogger(__name__)
+
+STOP = frozenset(
+    """a an the and or but if of to in on at by for with from about as into over after before
+    is are was were be been being am do does did have has had i me my we our you your he she it
+    its they them their this that these those what which who whom there here so than too very
+    just not no can could would should will shall may might must up down out off again then once
+    all any both each few more most other some such only own same s t don now rt via amp http
+    https www com just really still even got get gets because while since when where how why
+    also like one two three four five six seven eight nine ten first last next back went going
+    see seen watch watched new now yet ago via""".split()  # noqa: SIM905
+)
+# Words too common in complaints to make a phrase distinctive on their own.
+GENERIC = frozenset(
+    """customer customers service services support flight flights delayed delay delays cancelled
+    canceled airline airlines worst best ever great good bad terrible awful thanks thank love
+    hate never always today yesterday time hours hour day days minutes experience help staff
+    crew team people new app update order account phone call email""".split()  # noqa: SIM905
+)
+_WORD = re.compile(r"[a-z0-9][a-z0-9'’]*")
+_NUM_PERM = 64
+_BANDS = 16
+_MASK = (1 << 61) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One mention, as incident grouping and incident risk need it."""
+
+    key: str  # "source:external_id"
+    source: str
+    text: str
+    published_at: datetime
+    compound: float = 0.0
+    title: str | None = None
+    url: str | None = None
+    story_id: int | None = None
+    author_followers: int | None = None
+    mention_id: int | None = None
+    snapshots: Sequence[Reading] = ()
+
+
+@dataclass(slots=True)
+class Incident:
+    key: str
+    members: list[Member] = field(default_factory=list)
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({m.source for m in self.members})
+
+    @property
+    def first_at(self) -> datetime:
+        return min(ensure_utc(m.published_at) for m in self.members)
+
+    def root(self) -> Member:
+        """The earliest post: where the story started."""
+        return min(self.members, key=lambda m: (ensure_utc(m.published_at), m.key))
+
+    def timeline(self) -> list[Member]:
+        return sorted(self.members, key=lambda m: (ensure_utc(m.published_at), m.key))
+
+
+def tokens(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def shingles(text: str, k: int = 3) -> set[str]:
+    words = tokens(text)
+    if len(words) < k:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + k]) for i in range(len(words) - k + 1)}
+
+
+def _h64(value: str) -> int:
+    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "big")
+
+
+_PERMS = [(_h64(f"a{i}") | 1, _h64(f"b{i}")) for i in range(_NUM_PERM)]
+
+
+@lru_cache(maxsize=20000)
+def _minhash_cached(sh: frozenset[str]) -> tuple[int, ...]:
+    if not sh:
+        return tuple([_MASK] * _NUM_PERM)
+    hashes = [_h64(s) & _MASK for s in sh]
+    return tuple(min((a * h + b) & _MASK for h in hashes) for a, b in _PERMS)
+
+
+def minhash(sh: set[str]) -> tuple[int, ...]:
+    """MinHash signature of a shingle set (64 universal hash permutations); cached, because
+    the same recent posts are grouped again after every batch."""
+    return _minhash_cached(frozenset(sh))
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def key_phrases(text: str, generic: frozenset[str] = frozenset()) -> tuple[set[str], set[str]]:
+    """Distinctive (bigrams, trigrams) of content words: no stop words, no generic word in a
+    bigram, at most one in a trigram. ``generic`` adds words (the brand's own name: every
+    mention has it)."""
+    words = [w.strip("'") for w in tokens(text)]
+    content = [w for w in words if w and w not in STOP and len(w) > 2 and not w.isdigit()]
+    bigrams, trigrams = set(), set()
+    for i in range(len(content) - 1):
+        pair = content[i : i + 2]
+        if not any(w in GENERIC or w in generic for w in pair):
+            bigrams.add(" ".join(pair))
+        if i + 2 < len(content):
+            tri = content[i : i + 3]
+            if sum(w in GENERIC or w in generic for w in tri) <= 1:
+                trigrams.add(" ".join(tri))
+    return bigrams, trigrams
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, i: int, j: int) -> None:
+        ri, rj = self.find(i), self.find(j)
+        if ri != rj:
+            self.parent[max(ri, rj)] = min(ri, rj)
+
+
+def group_incidents(
+    members: Sequence[Member],
+    *,
+    window: timedelta = timedelta(hours=72),
+    jaccard_min: float = 0.5,
+    phrase_window: timedelta = timedelta(hours=24),
+    max_postings: int = 500,
+    names: Iterable[str] = (),
+) -> list[Incident]:
+    """Group ``members`` into incidents (see the module docstring); singletons included."""
+    items = sorted(members, key=lambda m: (ensure_utc(m.published_at), m.key))
+    n = len(items)
+    uf = _UnionFind(n)
+    times = [ensure_utc(m.published_at) for m in items]
+
+    def close(i: int, j: int, limit: timedelta = window) -> bool:
+        return abs(times[i] - times[j]) <= limit
+
+    def link_all(idx: Iterable[int], limit: timedelta = window) -> None:
+        idx = sorted(idx)
+        for a, b in itertools.pairwise(idx):
+            if close(a, b, limit):
+                uf.union(a, b)
+
+    by_story: dict[str, list[int]] = defaultdict(list)
+    for i, m in enumerate(items):
+        if m.story_id is not None:
+            by_story[f"s{m.story_id}"].append(i)
+        if m.url:
+            by_story[f"u{m.url}"].append(i)
+    for idx in by_story.values():
+        link_all(idx)
+
+    texts = [f"{m.title or ''} {m.text}" for m in items]
+    sh = [shingles(t) for t in texts]
+    rows = _NUM_PERM // _BANDS
+    buckets: dict[tuple[int, tuple[int, ...]], list[int]] = defaultdict(list)
+    for i, s in enumerate(sh):
+        if len(s) < 2:
+            continue
+        sig = minhash(s)
+        for b in range(_BANDS):
+            buckets[(b, sig[b * rows : (b + 1) * rows])].append(i)
+    for idx in buckets.values():
+        for a_pos, a in enumerate(idx[:max_postings]):
+            for b in idx[a_pos + 1 : max_postings]:
+                if (
+                    uf.find(a) != uf.find(b)
+                    and close(a, b)
+                    and jaccard(sh[a], sh[b]) >= jaccard_min
+                ):
+                    uf.union(a, b)
+
+    generic = frozenset(t for name in names for t in tokens(name))
+    bi_post: dict[str, list[int]] = defaultdict(list)
+    tri_post: dict[str, list[int]] = defaultdict(list)
+    for i, t in enumerate(texts):
+        bigrams, trigrams = key_phrases(t, generic)
+        for p in bigrams:
+            bi_post[p].append(i)
+        for p in trigrams:
+            tri_post[p].append(i)
+    for idx in tri_post.values():
+        if len(idx) > 1:
+            link_all(idx, phrase_window)
+    pair_counts: dict[tuple[int, int], int] = defaultdict(int)
+    for idx in bi_post.values():
+        if 1 < len(idx) <= max_postings // 10:
+            for a_pos, a in enumerate(idx):
+                for b in idx[a_pos + 1 :]:
+                    pair_counts[(a, b)] += 1
+    for (a, b), count in pair_counts.items():
+        if count >= 2 and close(a, b, phrase_window):
+            uf.union(a, b)
+
+    groups: dict[int, list[Member]] = defaultdict(list)
+    for i, m in enumerate(items):
+        groups[uf.find(i)].append(m)
+    incidents = [Incident(key=f"incident:{g[0].key}", members=g) for g in groups.values()]
+    incidents.sort(key=lambda inc: inc.first_at)
+    return incidents
+
+
+def incident_input(incident: Incident) -> RiskInput:
+    """The aggregate an incident's risk is assessed on (see the module docstring).
+
+    Snapshots carry ``posts`` (the number of posts published by then), weighted by
+    ``risk.engagement_weights.posts``, so a crowd of small posts shows up as velocity even when
+    each post alone has none.
+    """
+    members = incident.timeline()
+    root = members[0]
+    times = sorted(
+        {ensure_utc(s.at) for m in members for s in m.snapshots}
+        | {ensure_utc(m.published_at) for m in members}
+    )
+    snaps: list[Reading] = []
+    for t in times:
+        totals = {"likes": 0, "shares": 0, "comments": 0, "views": 0, "posts": 0}
+        for m in members:
+            if ensure_utc(m.published_at) > t:
+                continue
+            totals["posts"] += 1
+            latest = [s for s in m.snapshots if ensure_utc(s.at) <= t]
+            if latest:
+                s = max(latest, key=lambda s: ensure_utc(s.at))
+                for metric in ("likes", "shares", "comments", "views"):
+                    totals[metric] += s.get(metric) or 0
+        snaps.append(
+            Reading(
+                at=t,
+                likes=totals["likes"],
+                shares=totals["shares"],
+                comments=totals["comments"],
+                views=totals["views"],
+                posts=totals["posts"],
+            )
+        )
+
+    def engaged(m: Member) -> int:
+        last = max(m.snapshots, key=lambda s: ensure_utc(s.at)) if m.snapshots else None
+        return (last.views or 0) // 50 + (last.likes or 0) + (last.shares or 0) if last else 0
+
+    top = sorted(members, key=engaged, reverse=True)[:3]
+    compound = min(m.compound for m in top)
+    followers = max((m.author_followers or 0) for m in members) or None
+    text = "\n".join(f"{m.title or ''} {m.text}" for m in members[:50])
+    return RiskInput(
+        source=root.source,
+        text=text,
+        compound=compound,
+        published_at=root.published_at,
+        author_followers=followers,
+        snapshots=snaps,
+        spread_sources=incident.sources,
+        spread_mentions=len(members),
+        baseline_key="incident",
+    )

@@ -1,0 +1,157 @@
+"""``earful web``: open escalations and one-click acknowledge links (FastAPI).
+
+Contract: :func:`create_app(settings, engine, config, clock=None)` builds the app; nothing is
+read from the environment at import time. Routes:
+
+* ``GET /`` — open escalations, newest first (mention text escaped by Jinja autoescape).
+* ``GET /ack/{token}`` — acknowledge through a signed, expiring link (see ``acklinks``):
+  200 acknowledged; 200 "already acknowledged" when someone else was first; 409 when this very
+  link was used before (a replay); 410 expired; 403 tampered; 404 unknown escalation.
+* ``GET /api/escalations`` — the same list as JSON.
+* ``GET /healthz`` — liveness (the database answers).
+* ``GET /digests``, ``GET /digests/{brand}/{date}`` — the digest archive and pages
+  (``earful.web.digests``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse
+from jinja2 import Environment, StrictUndefined
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from earful.clock import Clock, SystemClock
+from earful.config.models import AppConfig
+from earful.escalation.lifecycle import (
+    ACTIVE,
+    EscalationStateError,
+    acknowledge,
+    add_event,
+    escalation_to_dict,
+    load_reasons,
+    why_text,
+)
+from earful.escalation.links import AckLinkError, verify_token
+from earful.escalation.models import Escalation, EscalationEvent
+from earful.settings import Settings
+from earful.store.db import run_in_transaction
+from earful.store.models import Mention
+from earful.web.digests import make_digest_router
+
+logger = logging.getLogger(__name__)
+
+_env = Environment(autoescape=True, undefined=StrictUndefined)
+_LIST = _env.from_string(
+    """<!doctype html><html><head><meta charset="utf-8"><title>Earful — open escalations</title>
+<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 8px;border-bottom:1px solid #ddd;
+vertical-align:top}</style></head><body>
+<h1>Open escalations</h1>
+{% if not rows %}<p>Nothing open. Quiet is good.</p>{% else %}
+<table><tr><th>#</th><th>brand</th><th>level</th><th>risk</th><th>status</th><th>opened</th>
+<th>post</th><th>why</th></tr>
+{% for r in rows %}<tr><td>{{ r.id }}</td><td>{{ r.brand }}</td><td>{{ r.level }}</td>
+<td>{{ r.risk }}</td><td>{{ r.status }}</td><td>{{ r.opened_at }}</td>
+<td>{{ r.source }} · {{ r.author }}<br>{{ r.text }}</td><td>{{ r.why }}</td></tr>{% endfor %}
+</table>{% endif %}</body></html>"""
+)
+_PAGE = _env.from_string(
+    """<!doctype html><html><head><meta charset="utf-8"><title>Earful</title></head>
+<body style="font-family:sans-serif;margin:2em"><h1>{{ title }}</h1><p>{{ detail }}</p>
+<p><a href="/">Open escalations</a></p></body></html>"""
+)
+
+
+def _page(status: int, title: str, detail: str) -> HTMLResponse:
+    return HTMLResponse(_PAGE.render(title=title, detail=detail), status_code=status)
+
+
+def open_escalations(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(Escalation)
+        .where(col(Escalation.status).in_(ACTIVE))
+        .order_by(col(Escalation.opened_at).desc())
+        .limit(limit)
+    ).all()
+    ids = {esc.mention_id for esc in rows if esc.mention_id is not None}
+    mentions = {
+        m.id: m for m in session.exec(select(Mention).where(col(Mention.id).in_(ids))).all()
+    }
+    out = []
+    for esc in rows:
+        data = escalation_to_dict(esc)
+        mention = mentions.get(esc.mention_id) if esc.mention_id is not None else None
+        data["why"] = why_text(load_reasons(esc))
+        data["text"] = (mention.text[:300] if mention else "") or ""
+        data["author"] = mention.author if mention else None
+        out.append(data)
+    return out
+
+
+def create_app(
+    settings: Settings, engine: Engine, config: AppConfig, *, clock: Clock | None = None
+) -> FastAPI:
+    app = FastAPI(title="Earful", docs_url=None, redoc_url=None, openapi_url=None)
+    clock = clock or SystemClock()
+    secret = settings.secret_key.get_secret_value()
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        rows = run_in_transaction(engine, open_escalations)
+        return HTMLResponse(_LIST.render(rows=rows))
+
+    @app.get("/api/escalations")
+    def api_list() -> JSONResponse:
+        return JSONResponse(run_in_transaction(engine, open_escalations))
+
+    @app.get("/ack/{token}", response_class=HTMLResponse)
+    def ack(token: str) -> HTMLResponse:
+        now = clock.now()
+        try:
+            claim = verify_token(secret, token, now=now)
+        except AckLinkError as exc:
+            if exc.reason == "expired":
+                return _page(410, "Link expired", "Acknowledge from the list instead.")
+            return _page(403, "Invalid link", "This link is not one Earful signed.")
+        marker = f"link:n{claim.notification_id}"
+
+        def work(session: Session) -> HTMLResponse:
+            esc = session.get(Escalation, claim.escalation_id)
+            if esc is None:
+                return _page(404, "Unknown escalation", "It may have been deleted.")
+            used = session.exec(
+                select(EscalationEvent).where(
+                    EscalationEvent.escalation_id == esc.id, EscalationEvent.detail == marker
+                )
+            ).first()
+            if used is not None:
+                return _page(409, "Link already used", f"Escalation #{esc.id} is {esc.status}.")
+            actor = f"ack link (level {claim.level})"
+            if esc.status != "open":
+                add_event(session, esc, "link_used", now, level=claim.level, detail=marker)
+                who = esc.acknowledged_by or "someone"
+                return _page(
+                    200, "Already handled", f"Escalation #{esc.id} is {esc.status} ({who})."
+                )
+            try:
+                acknowledge(session, claim.escalation_id, now=now, actor=actor)
+            except EscalationStateError as exc:
+                return _page(409, "Cannot acknowledge", str(exc))
+            add_event(session, esc, "link_used", now, level=claim.level, detail=marker)
+            return _page(200, "Acknowledged", f"Escalation #{esc.id} ({esc.brand}) is yours.")
+
+        return run_in_transaction(engine, work)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        """Liveness for orchestrators: the process answers and the database is reachable."""
+        run_in_transaction(engine, lambda session: session.exec(select(1)).one())
+        return JSONResponse({"status": "ok"})
+
+    app.include_router(
+        make_digest_router(get_engine=lambda: engine, get_config=lambda: config, clock=clock)
+    )
+    return app

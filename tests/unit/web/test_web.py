@@ -1,0 +1,118 @@
+"""earful web: the open list escapes mention text; ack links expire, resist tampering and
+replays."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from earful.clock import SimulatedClock
+from earful.config.models import AppConfig
+from earful.escalation.links import AckClaim, make_token
+from earful.escalation.models import Escalation
+from earful.risk.scoring import Reason
+from earful.settings import Settings
+from earful.store.models import Mention
+from earful.web.app import create_app
+from tests.unit.escalation_factories import open_escalation
+
+with warnings.catch_warnings():
+    # Starlette deprecates its httpx-based TestClient in favour of httpx2 (not installed).
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+T0 = datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
+SECRET = "web-test-secret"
+
+
+def _setup(engine: Engine) -> tuple[TestClient, SimulatedClock, int]:
+    config = AppConfig()
+    esc_id = open_escalation(
+        engine,
+        Mention(
+            source="mastodon",
+            external_id="1",
+            text="<script>alert(1)</script> broke",
+            fetched_at=T0,
+        ),
+        brand="Acme",
+        risk=60,
+        reasons=[Reason("velocity", 60, "likes ×9 in 1 h")],
+        now=T0,
+        config=config,
+    )
+    clock = SimulatedClock(T0 + timedelta(minutes=5))
+    app = create_app(Settings(secret_key=SECRET), engine, config, clock=clock)  # type: ignore[arg-type]
+    return TestClient(app), clock, esc_id
+
+
+def _token(esc_id: int, *, expires: datetime, secret: str = SECRET, notification: int = 1) -> str:
+    return make_token(secret, AckClaim(esc_id, 1, notification, int(expires.timestamp())))
+
+
+def test_list_escapes_mention_text(sqlite_engine: Engine) -> None:
+    client, _, _ = _setup(sqlite_engine)
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
+    assert "likes ×9 in 1 h" in page.text
+    assert client.get("/api/escalations").json()[0]["brand"] == "Acme"
+
+
+def test_ack_link_then_replay(sqlite_engine: Engine) -> None:
+    client, _, esc_id = _setup(sqlite_engine)
+    token = _token(esc_id, expires=T0 + timedelta(hours=1))
+    first = client.get(f"/ack/{token}")
+    assert first.status_code == 200 and "Acknowledged" in first.text
+    with Session(sqlite_engine) as s:
+        esc = s.get(Escalation, esc_id)
+        assert esc is not None and esc.status == "acknowledged"
+    assert client.get(f"/ack/{token}").status_code == 409
+    # A different recipient's link for the same escalation: already handled, not an error.
+    other = _token(esc_id, expires=T0 + timedelta(hours=1), notification=2)
+    again = client.get(f"/ack/{other}")
+    assert again.status_code == 200 and "Already handled" in again.text
+
+
+def test_expired_and_tampered_links(sqlite_engine: Engine) -> None:
+    client, clock, esc_id = _setup(sqlite_engine)
+    expired = _token(esc_id, expires=T0 + timedelta(minutes=30))
+    clock.advance(timedelta(hours=1))
+    assert client.get(f"/ack/{expired}").status_code == 410
+    good = _token(esc_id, expires=T0 + timedelta(hours=5))
+    _payload, sig = good.split(".")
+    forged = _token(esc_id + 1, expires=T0 + timedelta(hours=5)).split(".")[0] + "." + sig
+    assert client.get(f"/ack/{forged}").status_code == 403
+    assert (
+        client.get(
+            f"/ack/{_token(esc_id, expires=T0 + timedelta(hours=5), secret='x')}"
+        ).status_code
+        == 403
+    )
+    assert client.get("/ack/garbage").status_code == 403
+    with Session(sqlite_engine) as s:
+        esc = s.get(Escalation, esc_id)
+        assert esc is not None and esc.status == "open"
+
+
+def test_health_and_digest_pages_are_served(sqlite_engine: Engine) -> None:
+    from earful.config.models import BrandConfig
+
+    config = AppConfig(brands=[BrandConfig(name="Acme")])
+    with Session(sqlite_engine) as s, s.begin():
+        s.add(
+            Mention(source="rss", external_id="d1", text="<b>Acme</b> lost my bag", fetched_at=T0)
+        )
+    app = create_app(Settings(secret_key=SECRET), sqlite_engine, config, clock=SimulatedClock(T0))  # type: ignore[arg-type]
+    client = TestClient(app)
+    assert client.get("/healthz").json() == {"status": "ok"}
+    archive = client.get("/digests")
+    assert archive.status_code == 200 and "Acme" in archive.text
+    page = client.get("/digests/Acme/2025-03-11")
+    assert page.status_code == 200
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    data = client.get("/digests/Acme/2025-03-11", params={"format": "json"}).json()
+    assert data["brand"] == "Acme" and data["date"] == "2025-03-11"
