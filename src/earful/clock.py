@@ -49,6 +49,14 @@ def ensure_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def parse_iso(text: str) -> datetime:
+    """An ISO 8601 string (a trailing ``Z`` allowed) as aware UTC; naive is taken as UTC.
+
+    The one reader of outside time strings, so every edge agrees; raises ``ValueError``.
+    """
+    return ensure_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
 def isoformat_z(value: datetime) -> str:
     """UTC ISO 8601 with a ``Z`` suffix, seconds precision."""
     return ensure_utc(value).replace(microsecond=0).isoformat().replace("+00:00", "Z")

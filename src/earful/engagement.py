@@ -40,7 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from earful.clock import Clock, ensure_utc
+from earful.clock import Clock
 from earful.config.models import AppConfig, SourceConfig, parse_duration
 from earful.errors import EarfulError, SourceError, TransientSourceError
 from earful.mention import RawMention, Reading
@@ -84,7 +84,7 @@ def snapshot_for(mention_id: int, raw: RawMention, at: datetime) -> EngagementSn
         return None
     return EngagementSnapshot(
         mention_id=mention_id,
-        at=ensure_utc(at),
+        at=at,
         likes=eng.likes,
         shares=eng.shares,
         comments=eng.comments,
@@ -197,7 +197,7 @@ def _schedule_new(
             .limit(SCHEDULE_CHUNK)
         ).all()
         for mid, fetched in rows:
-            first = ensure_utc(fetched) + policy.min_interval
+            first = fetched + policy.min_interval
             session.execute(update(m).where(m.c.id == mid).values(next_refresh_at=first))
         scheduled += len(rows)
     return scheduled
@@ -229,10 +229,7 @@ def _due(session: Session, kinds: Sequence[str], now: datetime, limit: int) -> l
         .order_by(m.c.next_refresh_at)
         .limit(limit)
     ).all()
-    return [
-        _Due(r[0], r[1], r[2], r[3], r[4], ensure_utc(r[5] if r[5] is not None else r[6]))
-        for r in rows
-    ]
+    return [_Due(r[0], r[1], r[2], r[3], r[4], r[5] if r[5] is not None else r[6]) for r in rows]
 
 
 def _history(session: Session, ids: Sequence[int]) -> dict[int, list[Reading]]:
@@ -320,7 +317,7 @@ def refresh_due(
 ) -> int:
     """Re-poll up to ``limit`` mentions whose ``next_refresh_at`` has come; returns how many
     were read back. A source error is logged and only delays that group's mentions."""
-    now = ensure_utc(clock.now())
+    now = clock.now()
     modules = _refreshable_kinds()
     policies = _policies(config, list(modules))
     if not policies:

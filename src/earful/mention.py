@@ -46,6 +46,11 @@ class RawMention:
     # (e.g. the publisher of a Google News item, the site of a feed).
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # The edge where outside time enters: whatever zone a connector read, the core sees UTC.
+        if self.published_at is not None:
+            self.published_at = ensure_utc(self.published_at)
+
     def to_dict(self) -> dict[str, Any]:
         """The normalized JSON object of DESIGN.md (``extra`` left out)."""
         data = asdict(self)
@@ -90,7 +95,7 @@ class Reading:
     def of(cls, snap: Any) -> Reading:
         """A reading of a stored snapshot (an ``EngagementSnapshot`` or a row of its table)."""
         return cls(
-            at=ensure_utc(snap.at),
+            at=snap.at,
             likes=snap.likes,
             shares=snap.shares,
             comments=snap.comments,

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 from sqlmodel import Session
 
 from earful.cli.common import print_json_lines, print_table, state
-from earful.clock import SystemClock, ensure_utc, isoformat_z
+from earful.clock import SystemClock, isoformat_z, parse_iso
 from earful.config.models import parse_duration
 from earful.store import repository
 from earful.text import excerpt
@@ -28,7 +28,7 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     if re.fullmatch(r"\s*\d+(\.\d+)?\s*[smhd]\s*", value):
         return now - parse_duration(value)
     try:
-        return ensure_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        return parse_iso(value)
     except ValueError as exc:
         raise typer.BadParameter(
             f"{value!r}: expected a duration like 24h or a date like 2025-01-31",

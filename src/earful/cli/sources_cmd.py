@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from sqlmodel import Session
 
 from earful.cli.common import print_json_lines, print_table, state
-from earful.clock import SystemClock, ensure_utc, isoformat_z
+from earful.clock import SystemClock, isoformat_z, parse_iso
 from earful.config.models import AppConfig
 from earful.errors import ConfigError, SourceError
 from earful.store import repository
@@ -27,7 +27,7 @@ def _ts(value: datetime | None) -> str | None:
 def _ago(now: datetime, then: datetime | None) -> str | None:
     if then is None:
         return None
-    seconds = int((now - ensure_utc(then)).total_seconds())
+    seconds = int((now - then).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
@@ -38,7 +38,7 @@ def relative(now: datetime, when: str | None) -> str | None:
     """``5m ago`` / ``in 15m`` for an ISO time, for people reading the table."""
     if not when:
         return None
-    then = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    then = parse_iso(when)
     if then <= now:
         return f"{_ago(now, then)} ago"
     return f"in {_ago(then, now)}"

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from earful.clock import Clock, ensure_utc, isoformat_z
+from earful.clock import Clock, isoformat_z, parse_iso
 from earful.demo.local_server import LocalServer, send_body
 
 logger = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ class WorldServer(LocalServer):
         return [p for p in self.posts if p.kind == kind and p.at <= now]
 
     def answer(self, path: str, query: dict[str, str]) -> tuple[int, bytes, str]:
-        now = ensure_utc(self.clock.now())
+        now = self.clock.now()
         if path in self.failing:
             return 503, b"service unavailable", "text/plain"
         if path.startswith("/feeds/") and path.endswith(".json"):
@@ -248,7 +248,7 @@ class WorldServer(LocalServer):
 
     def yt_search(self, now: datetime, query: dict[str, str]) -> bytes:
         after = query.get("publishedAfter")
-        since = ensure_utc(datetime.fromisoformat(after.replace("Z", "+00:00"))) if after else None
+        since = parse_iso(after) if after else None
         found = [p for p in self._visible("youtube", now) if since is None or p.published > since]
         items = [
             {"id": {"kind": "youtube#video", "videoId": p.ident}, "snippet": self._snippet(p)}

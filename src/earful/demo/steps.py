@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
-from earful.clock import SimulatedClock, SystemClock, ensure_utc, isoformat_z
+from earful.clock import SimulatedClock, SystemClock, isoformat_z, parse_iso
 from earful.config.escalation import EscalationConfig
 from earful.config.models import AppConfig, SourceConfig
 from earful.demo.live import (
@@ -71,7 +71,7 @@ def month_feeds() -> dict[str, list[FeedItem]]:
         if not line.strip():
             continue
         row = json.loads(line)
-        at = ensure_utc(datetime.fromisoformat(row["at"].replace("Z", "+00:00")))
+        at = parse_iso(row["at"])
         item = FeedItem(row["id"], at, row["author"], row["text"], row.get("title"))
         feeds.setdefault(row["feed"], []).append(item)
     return feeds

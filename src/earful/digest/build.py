@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from earful.clock import ensure_utc
 from earful.config.models import AppConfig
 from earful.digest import queries
 from earful.digest.data import DigestData, TrendPoint
@@ -54,7 +53,7 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def local_today(now: datetime, zone: ZoneInfo) -> date:
-    return ensure_utc(now).astimezone(zone).date()
+    return now.astimezone(zone).date()
 
 
 def resolve_days(
@@ -104,7 +103,7 @@ def build_digest(
         last_day=last,
         period_start=start,
         period_end=end,
-        generated_at=ensure_utc(now),
+        generated_at=now,
         competitors=info.competitors,
         theme_window_days=(end - window_start).days,
     )

@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, and_, func, inspect, select
+from sqlalchemy import Column, MetaData, String, Table, and_, func, inspect, select
 from sqlalchemy.engine import Connection
 
-from earful.clock import ensure_utc
 from earful.digest.data import EscalationStats
+from earful.store.types import UTCDateTime
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +33,9 @@ def _table() -> Table:
         TABLE,
         MetaData(),
         Column("brand", String),
-        Column("opened_at", DateTime(timezone=True)),
-        Column("acknowledged_at", DateTime(timezone=True)),
-        Column("resolved_at", DateTime(timezone=True)),
+        Column("opened_at", UTCDateTime()),
+        Column("acknowledged_at", UTCDateTime()),
+        Column("resolved_at", UTCDateTime()),
         Column("status", String),
     )
 
@@ -76,10 +76,7 @@ def read_escalation_stats(
         )
         .limit(ACK_ROWS_CAP)
     ).all()
-    minutes = [
-        max(0.0, (ensure_utc(ack) - ensure_utc(opened)).total_seconds() / 60)
-        for opened, ack in ack_rows
-    ]
+    minutes = [max(0.0, (ack - opened).total_seconds() / 60) for opened, ack in ack_rows]
     p50, p90 = percentile(minutes, 50), percentile(minutes, 90)
     within = None
     if minutes and sla_min is not None:

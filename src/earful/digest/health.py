@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from earful.clock import ensure_utc
 from earful.config.models import SourceConfig
 from earful.digest.data import SourceHealth, plain
 from earful.store.models import SourceState
@@ -38,11 +37,7 @@ STATUS_ORDER = ("failing", "disabled", "never_polled", "stale", "silent", "recov
 def _fmt(when: datetime | None, zone: ZoneInfo) -> str:
     if when is None:
         return "never"
-    return ensure_utc(when).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-def _utc(when: datetime | None) -> datetime | None:
-    return None if when is None else ensure_utc(when)
+    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def assess_source(
@@ -60,8 +55,8 @@ def assess_source(
     if state is None:
         return SourceHealth(name, kind, "never_polled", "no poll recorded yet: a blind spot")
     kind = kind or state.kind
-    last_ok, last_err = _utc(state.last_ok_at), _utc(state.last_error_at)
-    last_poll, last_items = _utc(state.last_polled_at), _utc(state.last_nonempty_at)
+    last_ok, last_err = state.last_ok_at, state.last_error_at
+    last_poll, last_items = state.last_polled_at, state.last_nonempty_at
     error = plain(state.last_error)[:200]
     reason = state.last_error_reason or "error"
     if state.disabled_reason or not state.enabled:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from earful.store.types import utc_column
 
 
 class DigestRun(SQLModel, table=True):
@@ -21,8 +23,8 @@ class DigestRun(SQLModel, table=True):
     day: str = Field(max_length=10, description="local date YYYY-MM-DD in the brand's timezone")
     status: str = Field(default="sending", max_length=20)  # sending | sent | failed | no_recipients
     attempts: int = 0
-    claimed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    claimed_at: datetime = Field(sa_column=utc_column(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column())
     recipients: str | None = Field(default=None, sa_type=Text)
     error: str | None = Field(default=None, sa_type=Text)
     volume: int | None = None

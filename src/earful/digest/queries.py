@@ -18,7 +18,6 @@ from sqlalchemy import Table, and_, case, func, literal, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from earful.clock import ensure_utc
 from earful.digest.data import (
     MentionItem,
     SentimentMix,
@@ -186,7 +185,7 @@ def _items(conn: Connection, stmt: object) -> list[MentionItem]:
                 url=safe_link(r.url),
                 title=make_excerpt(r.title, 200) or None,
                 excerpt=make_excerpt(r.text),
-                published_at=ensure_utc(r.published_at) if r.published_at else None,
+                published_at=r.published_at,
                 compound=float(r.sentiment_compound or 0.0),
                 label=str(r.sentiment_label),
                 risk=None if r.risk is None else float(r.risk),
@@ -268,7 +267,7 @@ def negative_texts(
                 text=body,
                 author=r.author,
                 url=safe_link(r.url),
-                published_at=ensure_utc(r.published_at),
+                published_at=r.published_at,
             )
         )
     return rows

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from earful.clock import ensure_utc
 from earful.digest.charts import CHART_NAMES
 from earful.digest.data import DigestData
 
@@ -52,7 +51,7 @@ def _minutes(value: float | int | None) -> str:
 
 
 def _localtime(value: datetime, zone: str) -> str:
-    return ensure_utc(value).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 @lru_cache(maxsize=2)

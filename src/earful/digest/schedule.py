@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from earful.clock import Clock, ensure_utc
+from earful.clock import Clock
 from earful.config.models import AppConfig
 from earful.digest.build import build_digest, local_today
 from earful.digest.charts import render_charts
@@ -55,7 +55,7 @@ def due_digests(config: AppConfig, now: datetime) -> list[DueDigest]:
     for brand in config.brands:
         if not brand.track or not dcfg.brand_settings(brand.name).enabled:
             continue
-        local = ensure_utc(now).astimezone(brand.zone())
+        local = now.astimezone(brand.zone())
         if local.time().replace(tzinfo=None) < dcfg.send_time_for(brand.name):
             continue
         today = local_today(now, brand.zone())
@@ -79,7 +79,7 @@ def claim(session: Session, due: DueDigest, now: datetime) -> DigestRun | None:
         select(DigestRun).where(DigestRun.brand == due.brand, DigestRun.day == key)
     ).one()
     retry_failed = existing.status == "failed" and existing.attempts < MAX_ATTEMPTS
-    stale = existing.status == "sending" and ensure_utc(existing.claimed_at) < now - STALE_CLAIM
+    stale = existing.status == "sending" and existing.claimed_at < now - STALE_CLAIM
     if not (retry_failed or stale):
         return None
     # Conditional update: only one concurrent claimer sees rowcount 1.

@@ -2,7 +2,7 @@
 
 Unique keys keep every write idempotent: one outbox row per (escalation, level, recipient), so
 a batch processed twice, or a worker killed half-way, never notifies anyone twice.
-Datetimes are UTC (SQLite drops the offset; readers use ``clock.ensure_utc``).
+Datetimes are UTC and read back timezone-aware (``store.types.UTCDateTime``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from earful.store.models import utc_column
+from earful.store.types import utc_column
 
 STATUSES = ("open", "acknowledged", "resolved", "dismissed")
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from earful.clock import ensure_utc
+from earful.clock import parse_iso
 from earful.errors import ParseError
 from earful.mention import RawMention
 from earful.sources.base import ParseResult
@@ -49,10 +49,9 @@ def parse_iso_utc(raw: object) -> datetime | None:
     if not isinstance(raw, str) or not raw:
         return None
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return parse_iso(raw)
     except ValueError:
         return None
-    return ensure_utc(value)
 
 
 def keep_or_note(result: ParseResult, mention: RawMention | None, problem: str) -> None:

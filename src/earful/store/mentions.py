@@ -29,7 +29,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session
 
-from earful.clock import ensure_utc
 from earful.engagement import snapshot_for
 from earful.mention import RawMention
 from earful.store.models import EngagementSnapshot, Mention, MentionBrand, Story
@@ -365,7 +364,7 @@ class _Writer:
 
 def upsert_stories(session: Session, *, urls: Iterable[str], now: datetime) -> dict[str, int]:
     """Story id for each canonical URL, creating the missing stories."""
-    return _Writer(session, fast=True).stories(sorted(set(urls)), ensure_utc(now))
+    return _Writer(session, fast=True).stories(sorted(set(urls)), now)
 
 
 def _mention_row(
@@ -396,7 +395,7 @@ def _mention_row(
         score.raw_compound if score else 0.0,
         score.label if score else "neutral",
         story_id,
-        ensure_utc(raw.published_at) if raw.published_at else None,
+        raw.published_at,
         now,
         None,
     )
@@ -413,7 +412,6 @@ def upsert_mentions(
     stored once (the last one wins). Never commits. ``fast=False`` writes through SQLAlchemy
     Core even on SQLite (the same result; kept to prove it).
     """
-    now = ensure_utc(now)
     # Last occurrence of a key wins: one row may not be touched twice by one ON CONFLICT.
     unique: dict[tuple[str, str], ScoredMention] = {}
     for item in items:
@@ -498,7 +496,7 @@ def _brand_rows(
 ) -> list[Row]:
     rows: list[Row] = []
     for key, item in unique.items():
-        published = ensure_utc(item.raw.published_at) if item.raw.published_at else now
+        published = item.raw.published_at or now
         seen: set[str] = set()
         for hit in item.brands:
             brand = clean_text(hit.brand, 200) or ""

@@ -2,19 +2,17 @@
 
 Unique keys make every write idempotent: (kind, external_id) for mentions, canonical URL for
 stories, (mention, brand) for brand links, (mention, at) for snapshots.
-Datetimes are stored as UTC; SQLite drops the offset, so readers use ``clock.ensure_utc``.
+Datetimes are stored as UTC and read back timezone-aware (``store.types.UTCDateTime``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utc_column(*, nullable: bool = True, index: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(DateTime(timezone=True), nullable=nullable, index=index)
+from earful.store.types import utc_column
 
 
 class SourceState(SQLModel, table=True):

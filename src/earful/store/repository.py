@@ -23,7 +23,6 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, select
 from sqlmodel import select as model_select
 
-from earful.clock import ensure_utc
 from earful.config.models import SourceConfig
 from earful.errors import SourceError, SourceGoneError
 from earful.store.mentions import CHUNK as CHUNK
@@ -92,7 +91,6 @@ def record_poll_ok(
     A 304 (``not_modified``) keeps the stored validators. ``problems`` (items a parser skipped)
     are kept as the last error while the poll still counts as ok.
     """
-    now = ensure_utc(now)
     state = get_or_create_source_state(session, name=name, kind=kind)
     state.last_polled_at = now
     state.last_ok_at = now
@@ -154,7 +152,6 @@ def record_poll_failure(
 ) -> SourceState:
     """A failed poll: failures counted, next poll backed off; a 410 disables the source
     (``config_hash``, its :func:`source_fingerprint`, lets an edited config enable it again)."""
-    now = ensure_utc(now)
     state = get_or_create_source_state(session, name=name, kind=kind)
     state.last_polled_at = now
     state.last_error_at = now
@@ -200,7 +197,6 @@ def claim_source(
     (:func:`get_or_create_source_state`). The lease is released by ``record_poll_*`` or
     :func:`release_source`.
     """
-    now = ensure_utc(now)
     table = _table(SourceState)
     result = session.exec(
         update(table)
@@ -270,7 +266,7 @@ def list_mentions(
     if source:
         conds.append(or_(m.c.source == source, m.c.source_name == source))
     if since is not None:
-        conds.append(when >= ensure_utc(since))
+        conds.append(when >= since)
     if search:
         pattern = _like_pattern(search)
         conds.append(

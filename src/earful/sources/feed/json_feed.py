@@ -9,7 +9,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from earful.clock import ensure_utc
+from earful.clock import parse_iso
 from earful.errors import ParseError
 from earful.mention import RawMention
 from earful.sources.base import ParseResult
@@ -49,7 +49,7 @@ def _date(value: object) -> datetime | None:
     if text is None:
         return None
     try:
-        return ensure_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        return parse_iso(text)
     except ValueError:
         return parse_localized_date(text)
 
