@@ -1,9 +1,9 @@
 """Engagement tracking: a snapshot at first sight, then adaptive re-polling of the same posts.
 
 A post is quiet when first seen; whether it spreads shows only in how its likes, shares,
-replies and views grow afterwards. Three parts:
+replies and views grow afterwards. Two parts (the first-sight snapshot itself is written
+with the mention, by ``store.mentions.snapshot_for``):
 
-* :func:`snapshot_for` — the first-sight snapshot the pipeline stores with a new mention.
 * :func:`next_refresh_delay` — pure scheduling. Given the stored snapshots plus the counts
   just read, and the mention's age: re-poll every ``min_interval`` (10 min) while engagement
   grows fast (+50 % or more since the previous reading), keep the previous interval while it
@@ -41,7 +41,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from earful.clock import Clock
-from earful.config.models import AppConfig, SourceConfig, parse_duration
+from earful.config.durations import parse_duration
+from earful.config.models import AppConfig, SourceConfig
 from earful.errors import EarfulError, SourceError, TransientSourceError
 from earful.mention import RawMention, Reading
 from earful.sources import KINDS, connector_for
@@ -74,23 +75,6 @@ class RefreshPolicy:
 
 
 # --------------------------------------------------------------------------- pure core
-
-
-def snapshot_for(mention_id: int, raw: RawMention, at: datetime) -> EngagementSnapshot | None:
-    """The first-sight snapshot of a new mention; None when the payload knows no counts and
-    no followers (a Jetstream post): its first re-poll will record the first real point."""
-    eng = raw.engagement
-    if eng.is_empty() and raw.author_followers is None:
-        return None
-    return EngagementSnapshot(
-        mention_id=mention_id,
-        at=at,
-        likes=eng.likes,
-        shares=eng.shares,
-        comments=eng.comments,
-        views=eng.views,
-        author_followers=raw.author_followers,
-    )
 
 
 def next_refresh_delay(

@@ -16,14 +16,12 @@ the runner after the commit.
 
 from __future__ import annotations
 
-import functools
-import importlib
 import itertools
 import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
@@ -31,7 +29,9 @@ from sqlmodel import Session
 
 from earful.clock import Clock
 from earful.config.models import AppConfig, BrandConfig
+from earful.matching.matcher import MatchDoc, compile_brands
 from earful.mention import RawMention
+from earful.sentiment.analyzer import get_analyzer
 from earful.store.mentions import mention_key, stored_keys, update_sentiment
 from earful.store.repository import (
     BrandHit,
@@ -151,28 +151,13 @@ def allowed_brands(config: AppConfig, restrict: Sequence[str] | None) -> set[str
     return allowed
 
 
-@functools.cache
-def _doc_factory() -> Callable[[RawMention], Any]:
-    # resolved once: an import lookup per post costs as much as building the document
-    matching = importlib.import_module("earful.matching.matcher")
-    from_mention: Callable[[RawMention], Any] | None = getattr(
-        matching.MatchDoc, "from_mention", None
-    )
-    if from_mention is not None:
-        return from_mention
-    doc = matching.MatchDoc
-    return lambda raw: doc(raw.text, title=raw.title, author=raw.author, url=raw.url)
-
-
 def _match_doc(raw: RawMention) -> Any:
-    return _doc_factory()(_analysable(raw))
+    return MatchDoc.from_mention(_analysable(raw))
 
 
 def _analysable(raw: RawMention) -> RawMention:
     if len(raw.text) <= MAX_ANALYSED_CHARS:
         return raw
-    from dataclasses import replace
-
     return replace(raw, text=raw.text[:MAX_ANALYSED_CHARS])
 
 
@@ -324,10 +309,8 @@ def stages_for(ctx: PipelineContext, *, source_name: str | None) -> list[Stage]:
 
 def build_context(config: AppConfig, clock: Clock) -> PipelineContext:
     """Compile the brand matcher and load the analyzer for ``config``."""
-    matching = importlib.import_module("earful.matching.matcher")
-    sentiment = importlib.import_module("earful.sentiment.analyzer")
-    matcher = matching.compile_brands(config.brands)
-    analyzer = sentiment.get_analyzer(config.sentiment, names=tuple(mask_names(config.brands)))
+    matcher = compile_brands(config.brands)
+    analyzer = get_analyzer(config.sentiment, names=tuple(mask_names(config.brands)))
     return PipelineContext(
         config=config,
         matcher=matcher,
@@ -456,3 +439,12 @@ def _score_late(
     update_sentiment(
         session, scores={mid: item.score for mid, item in late if item.score is not None}
     )
+
+
+def run_after_batch(engine: Engine, batch: BatchReport, ctx: PipelineContext) -> None:
+    """Run the after-commit hooks; one failing hook is logged and never stops the others."""
+    for hook in ctx.after_batch:
+        try:
+            hook(engine, batch)
+        except Exception:
+            logger.exception("after-batch hook %r failed", hook)

@@ -1,4 +1,4 @@
-"""The main job (``runner.run_forever``) in a thread, on a simulated clock, against real local
+"""The main job (``loop.run_forever``) in a thread, on a simulated clock, against real local
 servers: a Mastodon-style instance serving a negative post that spreads, a webhook receiver
 checking signatures, and an SMTP server (aiosmtpd) for the scheduled digest.
 
@@ -21,11 +21,12 @@ from sqlmodel import Session, select
 from earful.clock import SimulatedClock
 from earful.config.models import AppConfig, BrandConfig, SourceConfig
 from earful.demo.live import Post, WebhookReceiver, WorldServer
-from earful.digest.models import DigestRun
-from earful.escalation.models import Escalation
-from earful.run.runner import RunReport, run_forever
+from earful.run.loop import run_forever
+from earful.run.runner import RunReport
 from earful.settings import Settings
 from earful.sources.http import make_client
+from earful.store.digest_runs import DigestRun
+from earful.store.escalations import Escalation
 
 pytestmark = pytest.mark.e2e
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from earful.escalation.models import Escalation, Notification
 from earful.run.replay import run_replay
 from earful.store.db import make_engine
+from earful.store.escalations import Escalation, Notification
 
 pytestmark = pytest.mark.integration
 

@@ -19,11 +19,11 @@ from sqlmodel import Session
 
 from earful.clock import SimulatedClock
 from earful.config.models import AppConfig
-from earful.escalation.models import Escalation
 from earful.notify.channels.console import FileSender
 from earful.notify.outbox import deliver_due
 from earful.risk.scoring import Reason
 from earful.settings import Settings
+from earful.store.escalations import Escalation
 from earful.store.models import Mention
 from earful.web.app import create_app
 from tests.unit.escalation_factories import open_escalation

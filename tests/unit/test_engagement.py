@@ -21,12 +21,12 @@ from earful.engagement import (
     RefreshPolicy,
     next_refresh_delay,
     refresh_due,
-    snapshot_for,
 )
 from earful.mention import Engagement, RawMention
 from earful.settings import Settings
 from earful.sources import bluesky, youtube
 from earful.sources.http import HttpClient, make_client
+from earful.store.mentions import snapshot_for
 from earful.store.models import EngagementSnapshot, Mention
 from tests.conftest import fixture_bytes
 

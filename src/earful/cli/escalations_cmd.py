@@ -45,7 +45,7 @@ def list_cmd(
 ) -> None:
     """Escalations, newest first."""
     from earful.escalation.lifecycle import ACTIVE, escalation_to_dict
-    from earful.escalation.models import Escalation
+    from earful.store.escalations import Escalation
 
     st = state(ctx)
     _check_schema(st)
@@ -92,7 +92,7 @@ def show_cmd(
     """One escalation with its timeline and notifications."""
     from earful.clock import isoformat_z
     from earful.escalation.lifecycle import escalation_to_dict, get_escalation, load_reasons
-    from earful.escalation.models import EscalationEvent, Notification
+    from earful.store.escalations import EscalationEvent, Notification
 
     st = state(ctx)
     _check_schema(st)

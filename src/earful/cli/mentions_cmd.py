@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from earful.cli.common import print_json_lines, print_table, state
 from earful.clock import SystemClock, isoformat_z, parse_iso
-from earful.config.models import parse_duration
+from earful.config.durations import parse_duration
 from earful.store import repository
 from earful.text import excerpt
 

@@ -14,7 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from earful.cli.common import CliState, console, err_console, print_table, state
 from earful.clock import SystemClock, isoformat_z
 from earful.config.models import AppConfig
-from earful.run.runner import PollReport, RunReport, is_streamed, run_forever
+from earful.run.loop import run_forever
+from earful.run.runner import PollReport, RunReport, is_streamed
 from earful.text import excerpt
 
 logger = logging.getLogger(__name__)

@@ -28,13 +28,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from earful.config.digest import parse_hhmm
+from earful.config.durations import parse_duration
 
 ChannelKind = Literal["console", "file", "email", "slack", "teams", "webhook"]
 
 
 def _duration(value: object) -> timedelta:
-    from earful.config.models import parse_duration
-
     return parse_duration(value)
 
 

@@ -17,27 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from earful.config.digest import DigestConfig
+from earful.config.durations import parse_duration
 from earful.config.escalation import EscalationConfig
 from earful.config.risk import RiskConfig
 from earful.config.sentiment import SentimentConfig
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: object) -> timedelta:
-    """``30s``, ``5m``, ``2h``, ``1d`` (or a number of seconds) -> timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
-        raise ValueError("expected a duration like 5m")
-    if isinstance(value, int | float):
-        return timedelta(seconds=float(value))
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
-    raise ValueError("expected a duration like 5m")
 
 
 class BrandConfig(BaseModel):
@@ -71,6 +54,23 @@ class BrandConfig(BaseModel):
         return ZoneInfo(self.timezone)
 
 
+# Every connector kind (``earful.sources`` imports one module per kind on demand).
+SOURCE_KINDS = (
+    "rss",
+    "hackernews",
+    "reddit",
+    "mastodon",
+    "bluesky",
+    "lemmy",
+    "stackexchange",
+    "github",
+    "youtube",
+    "appstore",
+    "jsonld",
+    "yelp",
+)
+
+
 class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -94,11 +94,13 @@ class SourceConfig(BaseModel):
     @field_validator("kind")
     @classmethod
     def _kind(cls, value: str) -> str:
-        from earful.sources import KINDS
-
-        if value not in KINDS:
-            close = difflib.get_close_matches(value, list(KINDS), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(sorted(KINDS))
+        if value not in SOURCE_KINDS:
+            close = difflib.get_close_matches(value, list(SOURCE_KINDS), n=1)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else "known: " + ", ".join(sorted(SOURCE_KINDS))
+            )
             raise ValueError(f"unknown source kind {value!r} ({hint})")
         return value
 
@@ -139,6 +141,11 @@ class AppConfig(BaseModel):
             if b.name.lower() == name.lower():
                 return b
         return None
+
+    def brand_names(self, name: str) -> list[str]:
+        """The brand's name and aliases: words every mention of it shares, so no key phrase."""
+        found = self.brand(name)
+        return [name, *(found.aliases if found else [])]
 
     def source(self, name: str) -> SourceConfig | None:
         for s in self.sources:

@@ -28,9 +28,9 @@ from earful.config.models import AppConfig
 from earful.digest.build import build_digest, local_today
 from earful.digest.charts import render_charts
 from earful.digest.mail import build_message, send_message, subject_for, valid_recipients
-from earful.digest.models import DigestRun
 from earful.errors import NotificationError
 from earful.settings import Settings
+from earful.store.digest_runs import DigestRun
 
 logger = logging.getLogger(__name__)
 

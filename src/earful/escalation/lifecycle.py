@@ -26,19 +26,21 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from earful.clock import ensure_utc
+from earful.clock import ensure_utc, isoformat_z
 from earful.config.digest import parse_hhmm
 from earful.config.escalation import EscalationConfig, QuietHours
 from earful.config.risk import RiskConfig
 from earful.errors import EarfulError
-from earful.escalation.models import Escalation, EscalationEvent, Notification
-from earful.risk.scoring import Reason
+from earful.store.escalations import Escalation, EscalationEvent, Notification
+
+if TYPE_CHECKING:  # risk scores, escalation only stores the reasons it is handed
+    from earful.risk.scoring import Reason
 
 logger = logging.getLogger(__name__)
 
@@ -382,7 +384,6 @@ def durations(esc: Escalation) -> dict[str, float | None]:
 
 def escalation_to_dict(esc: Escalation) -> dict[str, object]:
     def iso(at: datetime | None) -> str | None:
-        from earful.clock import isoformat_z
 
         return isoformat_z(at) if at else None
 

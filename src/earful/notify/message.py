@@ -24,9 +24,8 @@ from earful.clock import ensure_utc, isoformat_z
 from earful.config.models import AppConfig
 from earful.escalation.lifecycle import load_reasons, why_text
 from earful.escalation.links import AckClaim, ack_url
-from earful.escalation.models import Escalation, Notification
-from earful.risk.evaluation import brand_names
 from earful.risk.scoring import human_count, severity_spans
+from earful.store.escalations import Escalation, Notification
 from earful.store.models import EngagementSnapshot, Mention
 
 logger = logging.getLogger(__name__)
@@ -151,7 +150,7 @@ def build_message(
         msg.url = mention.url
         msg.title = mention.title
         msg.text = text
-        msg.marks = _marks(text, brand_names(config, esc.brand), config)
+        msg.marks = _marks(text, config.brand_names(esc.brand), config)
         msg.sentiment = mention.sentiment_compound
         msg.sentiment_label = mention.sentiment_label
         snaps = session.exec(

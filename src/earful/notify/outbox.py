@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import update
@@ -34,11 +35,16 @@ from earful.config.escalation import ChannelConfig
 from earful.config.models import AppConfig
 from earful.errors import ConfigError, NotificationError, TransientNotificationError
 from earful.escalation.lifecycle import add_event
-from earful.escalation.models import Escalation, Notification
 from earful.notify.channels.base import Sender
+from earful.notify.channels.console import ConsoleSender, FileSender
+from earful.notify.channels.email import EmailSender
+from earful.notify.channels.slack import SlackSender
+from earful.notify.channels.teams import TeamsSender
+from earful.notify.channels.webhook import WebhookSender
 from earful.notify.message import Message, build_message
-from earful.settings import Settings
+from earful.settings import Settings, get_settings
 from earful.store.db import run_in_transaction
+from earful.store.escalations import Escalation, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -67,28 +73,17 @@ def make_sender(
     env = os.environ if env is None else env
     url = channel.url or (env.get(channel.url_env) if channel.url_env else None)
     if channel.kind == "console":
-        from earful.notify.channels.console import ConsoleSender
-
         return ConsoleSender()
     if channel.kind == "file":
-        from earful.notify.channels.console import FileSender
-
         return FileSender(Path(channel.path or "escalations.jsonl"))
     if channel.kind == "email":
-        from earful.notify.channels.email import EmailSender
-
         return EmailSender(settings)
     if not url:
         raise ConfigError(f"channel {name!r} needs url or url_env", field="escalation.channels")
     if channel.kind == "slack":
-        from earful.notify.channels.slack import SlackSender
-
         return SlackSender(url, client)
     if channel.kind == "teams":
-        from earful.notify.channels.teams import TeamsSender
-
         return TeamsSender(url, client)
-    from earful.notify.channels.webhook import WebhookSender
 
     secret = env.get(channel.secret_env) if channel.secret_env else None
     return WebhookSender(url, client, secret=secret)
@@ -277,3 +272,27 @@ def failures(session: Session) -> list[Notification]:
             .order_by(col(Notification.created_at))
         ).all()
     )
+
+
+def default_deliverer(config: AppConfig, clock: Clock) -> Callable[[Engine], object]:
+    """Flush the outbox over the configured channels (settings from the environment, read on
+    first use). A channel that cannot be built (e.g. its URL variable unset) is logged once
+    and skipped; its rows stay pending, visible in ``earful escalations show``."""
+    cache: dict[str, Any] = {}
+
+    def deliver(engine: Engine) -> object:
+        if "senders" not in cache:
+            settings = get_settings()
+            client = httpx.Client(timeout=settings.http_timeout_s)
+            senders = {}
+            for name, channel in config.escalation.channels.items():
+                try:
+                    senders[name] = make_sender(name, channel, settings=settings, client=client)
+                except ConfigError as exc:
+                    logger.error("notification channel %s disabled: %s", name, exc)
+            cache.update(senders=senders, settings=settings, client=client)
+        return deliver_due(
+            engine, cache["senders"], clock=clock, config=config, settings=cache["settings"]
+        )
+
+    return deliver

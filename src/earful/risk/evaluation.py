@@ -20,14 +20,15 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from earful.clock import Clock, ensure_utc
+from earful.clock import Clock, ensure_utc, isoformat_z
 from earful.config.models import AppConfig
 from earful.escalation.lifecycle import ACTIVE, Candidate, Decision, check_sla, escalate
-from earful.escalation.models import Escalation
 from earful.mention import Reading
 from earful.risk.incidents import Incident, Member, group_incidents, incident_input
-from earful.risk.scoring import RiskAssessment, RiskInput, assess
+from earful.risk.scoring import Reason, RiskAssessment, RiskInput, assess
+from earful.risk.spikes import Post, detect_spike, hour_start
 from earful.store.db import run_in_transaction
+from earful.store.escalations import Escalation
 from earful.store.models import EngagementSnapshot, Mention, MentionBrand
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,6 @@ class Evaluation:
 
     def trace(self) -> dict[str, Any]:
         """The ``--trace`` line of ``earful replay``."""
-        from earful.clock import isoformat_z
-
         source, _, ext = self.mention.key.partition(":")
         best = self.candidate
         return {
@@ -71,12 +70,6 @@ def tracked_brands(config: AppConfig) -> set[str] | None:
     if not config.brands:
         return None
     return {b.name.lower() for b in config.brands if b.track}
-
-
-def brand_names(config: AppConfig, brand: str) -> list[str]:
-    """The brand's name and aliases: words every mention of it shares, so no key phrase."""
-    found = config.brand(brand)
-    return [brand, *(found.aliases if found else [])]
 
 
 def _member(m: Mention, snaps: Sequence[EngagementSnapshot]) -> Member:
@@ -184,7 +177,7 @@ def evaluate(
             window=window,
             jaccard_min=config.risk.near_duplicate_jaccard,
             phrase_window=timedelta(hours=config.risk.phrase_window_h),
-            names=brand_names(config, brand),
+            names=config.brand_names(brand),
         )
         for incident in incidents:
             touched = [m for m in incident.members if m.mention_id in wanted]
@@ -268,36 +261,6 @@ def run_sla_checks(engine: Engine, *, now: datetime, config: AppConfig) -> int:
     return run_in_transaction(engine, work)
 
 
-def default_deliverer(config: AppConfig, clock: Clock) -> Callable[[Engine], object]:
-    """Flush the outbox over the configured channels (settings from the environment, read on
-    first use). A channel that cannot be built (e.g. its URL variable unset) is logged once
-    and skipped; its rows stay pending, visible in ``earful escalations show``."""
-    cache: dict[str, Any] = {}
-
-    def deliver(engine: Engine) -> object:
-        import httpx
-
-        from earful.errors import ConfigError
-        from earful.notify.outbox import deliver_due, make_sender
-        from earful.settings import get_settings
-
-        if "senders" not in cache:
-            settings = get_settings()
-            client = httpx.Client(timeout=settings.http_timeout_s)
-            senders = {}
-            for name, channel in config.escalation.channels.items():
-                try:
-                    senders[name] = make_sender(name, channel, settings=settings, client=client)
-                except ConfigError as exc:
-                    logger.error("notification channel %s disabled: %s", name, exc)
-            cache.update(senders=senders, settings=settings, client=client)
-        return deliver_due(
-            engine, cache["senders"], clock=clock, config=config, settings=cache["settings"]
-        )
-
-    return deliver
-
-
 def updated_mention_ids(session: Session, *, since: datetime) -> list[int]:
     """Mentions with a snapshot or an update since ``since`` (engagement re-polls)."""
     snap = session.exec(
@@ -320,8 +283,6 @@ def _negative_of(brand: str, *, since: datetime, now: datetime) -> list[ColumnEl
 def spike_candidates(session: Session, *, now: datetime, config: AppConfig) -> list[Candidate]:
     """A level-1 candidate per tracked brand whose negative volume this hour is a spike
     (``earful.risk.spikes``); none before ``min_history_days`` of history."""
-    from earful.risk.scoring import Reason
-    from earful.risk.spikes import Post, detect_spike, hour_start
 
     cfg = config.risk.spikes
     if not cfg.escalate:
@@ -356,7 +317,7 @@ def spike_candidates(session: Session, *, now: datetime, config: AppConfig) -> l
             Post(ensure_utc(at), src, text if ensure_utc(at) >= current else "")
             for at, src, text in rows
         ]
-        spike = detect_spike(posts, now=now, config=cfg, names=brand_names(config, brand.name))
+        spike = detect_spike(posts, now=now, config=cfg, names=config.brand_names(brand.name))
         if spike is None:
             continue
         risk = min(config.risk.levels_for(brand.name).values())
@@ -412,14 +373,13 @@ def make_after_batch_hook(
     config: AppConfig,
     clock: Clock,
     *,
-    deliver: Callable[[Engine], object] | None = None,
+    deliver: Callable[[Engine], object],
 ) -> Callable[[Engine, Any], None]:
-    """An ``after_batch`` hook for the pipeline: risk, escalation, SLA, then delivery (over
-    the configured channels unless ``deliver`` is given).
+    """An ``after_batch`` hook for the pipeline: risk, escalation, SLA, then ``deliver`` (the
+    outbox flush; ``notify.outbox.default_deliverer`` sends over the configured channels).
 
     Runs after the batch committed, so it only ever reads committed rows.
     """
-    flush = deliver or default_deliverer(config, clock)
 
     def hook(engine: Engine, report: Any) -> None:
         ids = list(getattr(report, "new_ids", [])) + list(getattr(report, "updated_ids", []))
@@ -427,6 +387,6 @@ def make_after_batch_hook(
         if ids:
             evaluate_and_escalate(engine, ids, now=now, config=config)
         run_sla_checks(engine, now=now, config=config)
-        flush(engine)
+        deliver(engine)
 
     return hook

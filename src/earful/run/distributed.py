@@ -38,10 +38,15 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from earful.clock import Clock, SystemClock, ensure_utc
+from earful.config.loader import config_fingerprint, load_config
 from earful.config.models import AppConfig
+from earful.digest.schedule import run_due_digests
 from earful.errors import StorageError, TransientNotificationError, TransientSourceError
 from earful.mention import Engagement, RawMention
-from earful.pipeline import PipelineContext, build_context, process_batch
+from earful.notify.outbox import default_deliverer
+from earful.pipeline import PipelineContext, build_context, process_batch, run_after_batch
+from earful.risk import evaluation as risk_eval
+from earful.risk.evaluation import evaluate_and_escalate, run_sla_checks
 from earful.run import runner
 from earful.settings import Settings
 from earful.sources.http import HttpClient, make_client
@@ -141,7 +146,6 @@ class Runtime:
         """The pipeline context of the current config; the config is re-read when its files
         changed, so an edited ``sources.yaml`` needs no restart. A config that no longer
         validates is logged and the previous one kept."""
-        from earful.config.loader import config_fingerprint, load_config
 
         directory = self.settings.resolved_config_dir()
         with self._lock:
@@ -367,7 +371,7 @@ def process_pushed(
         rt.engine, lambda s: process_batch(s, raws, ctx, source_name=source_name)
     )
     if batch.stored:
-        runner.run_after_batch(rt.engine, batch, ctx)
+        run_after_batch(rt.engine, batch, ctx)
     return {"stored": batch.stored, "new": len(batch.new_ids), "rejected": dict(batch.rejected)}
 
 
@@ -377,7 +381,6 @@ def process_pushed(
 def refresh_engagement(rt: Runtime) -> int:
     """Re-poll rising mentions, then re-score the ones whose engagement moved (virality
     arrives through re-polls, not new batches); returns how many were re-polled."""
-    from earful.risk import evaluation as risk_eval
 
     ctx = rt.context()
     started = rt.clock.now()
@@ -390,7 +393,6 @@ def refresh_engagement(rt: Runtime) -> int:
 def evaluate_risk(rt: Runtime, mention_ids: Sequence[int]) -> int:
     """Score the mentions and escalate (``risk_eval.evaluate_and_escalate``, what the embedded
     runner's after-batch hook calls); number of escalation decisions."""
-    from earful.risk.evaluation import evaluate_and_escalate
 
     _, decisions = evaluate_and_escalate(
         rt.engine, list(mention_ids), now=rt.clock.now(), config=rt.config()
@@ -399,16 +401,14 @@ def evaluate_risk(rt: Runtime, mention_ids: Sequence[int]) -> int:
 
 
 def check_sla(rt: Runtime) -> int:
-    from earful.risk.evaluation import run_sla_checks
 
     return run_sla_checks(rt.engine, now=rt.clock.now(), config=rt.config())
 
 
 def deliver_notifications(rt: Runtime) -> int:
-    """One pass over the outbox (``risk_eval.default_deliverer``: the channels of the config);
+    """One pass over the outbox (``notify.outbox.default_deliverer``: the channels of the config);
     the outbox's claim-before-send makes two workers delivering at once send nothing twice.
     Returns how many were sent."""
-    from earful.risk.evaluation import default_deliverer
 
     ctx = rt.context()
     if rt._deliverer is None or rt._deliverer[0] is not ctx:
@@ -418,7 +418,6 @@ def deliver_notifications(rt: Runtime) -> int:
 
 
 def build_digests(rt: Runtime) -> int:
-    from earful.digest.schedule import run_due_digests
 
     return len(run_due_digests(rt.engine, rt.config(), rt.settings, rt.clock))
 

@@ -15,7 +15,7 @@ named in ``RunReport.step_errors``, and never stops the others nor the loop):
    send time has passed (claimed per brand and day, so a second pass sends nothing).
 
 :class:`StreamSupervisor` keeps one thread per streamed source (``kind: bluesky`` with
-``params.mode: jetstream``) running ``sources.jetstream.run_source`` for as long as the source
+``params.mode: jetstream``) running ``run.stream.run_source`` for as long as the source
 stays in the config unchanged; ``stop_all`` stops and joins them (Ctrl-C). Streamed sources are
 never polled (``runner.is_streamed``).
 """
@@ -31,19 +31,33 @@ from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from earful.clock import Clock, ensure_utc
 from earful.config.models import AppConfig, SourceConfig
+from earful.digest.schedule import run_due_digests
 from earful.errors import ConfigError
+from earful.notify.outbox import deliver_due, make_sender
 from earful.pipeline import PipelineContext
+from earful.risk import evaluation as risk_eval
+from earful.run.runner import (
+    RunProgress,
+    RunReport,
+    build_run_context,
+    is_streamed,
+    next_due_at,
+    run_once,
+)
+from earful.run.stream import run_source as stream_source
 from earful.settings import Settings
-from earful.sources.http import HttpClient
+from earful.sources.http import HttpClient, make_client
 
 logger = logging.getLogger(__name__)
 
 # The first pass re-scores engagement changes this far back (a restart loses no re-poll).
 FIRST_TICK_LOOKBACK = timedelta(hours=1)
 STREAM_JOIN_TIMEOUT_S = 10.0
+MAX_SLEEP_S = 30.0  # longest sleep between passes: a stop or a config change waits no longer
 
 
 class Deliverer:
@@ -76,8 +90,6 @@ class Deliverer:
     def senders(self) -> dict[str, Any]:
         with self._lock:
             if self._senders is None:
-                from earful.notify.outbox import make_sender
-
                 built: dict[str, Any] = {}
                 for name, channel in self.config.escalation.channels.items():
                     try:
@@ -90,7 +102,6 @@ class Deliverer:
             return self._senders
 
     def __call__(self, engine: Engine) -> Any:
-        from earful.notify.outbox import deliver_due
 
         return deliver_due(
             engine, self.senders(), clock=self.clock, config=self.config, settings=self.settings
@@ -106,7 +117,6 @@ def build_loop_context(
 ) -> tuple[PipelineContext, Deliverer]:
     """The pipeline context of a full run (its after-batch hook delivers with the returned
     :class:`Deliverer`, which the ``notify`` step uses too)."""
-    from earful.run.runner import build_run_context
 
     deliver = Deliverer(config, settings, clock, env=env)
     return build_run_context(config, clock, deliver=deliver), deliver
@@ -139,7 +149,6 @@ def run_pass(
 
     ``since``: re-score mentions whose engagement changed since then (default: the last hour).
     """
-    from earful.run.runner import RunReport, run_once
 
     started = ensure_utc(clock.now())
     report = RunReport()
@@ -156,7 +165,6 @@ def run_pass(
         return report
 
     def risk() -> int:
-        from earful.risk import evaluation as risk_eval
 
         after = since or started - FIRST_TICK_LOOKBACK
         return int(risk_eval.tick(engine, clock=clock, config=config, since=after))
@@ -168,7 +176,6 @@ def run_pass(
         report.delivered = int(getattr(delivered, "sent", 0) or 0)
 
     def digests() -> list[str]:
-        from earful.digest.schedule import run_due_digests
 
         runs = run_due_digests(engine, config, settings, clock)
         return [f"{r.brand} {r.day}: {r.status}" for r in runs]
@@ -192,21 +199,15 @@ class StreamSupervisor:
         | None = None,
     ) -> None:
         self.engine = engine
-        self._run_source = run_source
+        self._run_source = run_source or stream_source
         self.threads: dict[str, tuple[SourceConfig, threading.Thread, threading.Event]] = {}
 
     def _runner(self) -> Callable[[Engine, SourceConfig, PipelineContext, threading.Event], Any]:
-        if self._run_source is None:
-            from earful.sources.jetstream import run_source
-
-            self._run_source = run_source
         return self._run_source
 
     def sync(self, config: AppConfig, ctx: PipelineContext) -> list[str]:
         """Start threads for new streamed sources, stop those removed or changed; returns the
         names running."""
-        from earful.run.runner import is_streamed
-
         wanted = {s.name: s for s in config.sources if s.enabled and is_streamed(s)}
         for name, (source, thread, stop) in list(self.threads.items()):
             if wanted.get(name) != source or not thread.is_alive():
@@ -243,3 +244,90 @@ class StreamSupervisor:
             if thread.is_alive():
                 logger.warning("source %s: firehose consumer did not stop in time", name)
         self.threads.clear()
+
+
+def run_forever(
+    engine: Engine,
+    load_config: Callable[[], AppConfig],
+    settings: Settings,
+    clock: Clock,
+    *,
+    stop: threading.Event,
+    http: HttpClient | None = None,
+    progress: RunProgress | None = None,
+    on_pass: Callable[[RunReport], None] | None = None,
+    max_sleep_s: float = MAX_SLEEP_S,
+    env: Mapping[str, str] | None = None,
+    run_stream: Callable[..., Any] | None = None,
+) -> None:
+    """The main job: loop full passes (``earful.run.loop.run_pass``: poll, engagement, risk and
+    SLA, notifications, digests) until ``stop`` is set, sleeping until the next source is due
+    (at most ``max_sleep_s``), with one thread per streamed source (Jetstream) alongside.
+
+    The config is reloaded before each pass, so added sources and brands need no restart; a
+    config that no longer validates is logged and the last good one kept. On ``stop`` the
+    stream threads are stopped and joined. ``env`` supplies channel URLs and secrets
+    (default: the environment); ``run_stream`` replaces ``run.stream.run_source`` (tests).
+    """
+    own_http = http is None
+    client = http or make_client(settings)
+    config: AppConfig | None = None
+    ctx: PipelineContext | None = None
+    deliver: Deliverer | None = None
+    streams = StreamSupervisor(engine, run_source=run_stream)
+    since: datetime | None = None
+    try:
+        while not stop.is_set():
+            try:
+                fresh = load_config()
+            except ConfigError as exc:
+                if config is None:
+                    raise
+                logger.error("config reload failed, keeping the previous config: %s", exc)
+                fresh = config
+            changed = fresh is not config and (
+                config is None or fresh.model_dump() != config.model_dump()
+            )
+            if ctx is None or changed:
+                # hooks and channels capture the config, so they are rebuilt with it
+                if deliver is not None:
+                    deliver.close()
+                ctx, deliver = build_loop_context(fresh, settings, clock, env=env)
+            config = fresh
+            try:
+                running = streams.sync(config, ctx)
+            except Exception:
+                logger.exception("could not start the firehose consumers")
+                running = sorted(streams.threads)
+            result = run_pass(
+                engine,
+                config,
+                settings,
+                clock,
+                http=client,
+                ctx=ctx,
+                deliver=deliver,
+                since=since,
+                progress=progress,
+                stop=stop,
+            )
+            since = result.started_at or since
+            result.streams = running
+            if on_pass is not None:
+                on_pass(result)
+            try:
+                with Session(engine) as session:
+                    upcoming = next_due_at(session, config)
+            except Exception:
+                logger.exception("could not read the next due time")
+                upcoming = None
+            wait = max_sleep_s
+            if upcoming is not None:
+                wait = min(max_sleep_s, (upcoming - ensure_utc(clock.now())).total_seconds())
+            stop.wait(max(min(1.0, max_sleep_s), wait))
+    finally:
+        streams.stop_all()
+        if deliver is not None:
+            deliver.close()
+        if own_http:
+            client.close()

@@ -31,9 +31,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from earful.clock import SimulatedClock, ensure_utc, isoformat_z
+from earful.config.loader import load_config
 from earful.config.models import AppConfig, BrandConfig
 from earful.errors import ConfigError, EarfulError
 from earful.mention import Engagement, RawMention
+from earful.pipeline import build_context, process_batch
 from earful.risk.evaluation import evaluate_and_escalate
 from earful.store.db import init_db, make_engine, run_in_transaction
 from earful.store.models import EngagementSnapshot, Mention
@@ -152,8 +154,6 @@ def replay_config(events: list[dict[str, Any]], config_dir: Path | None) -> AppC
     config: AppConfig | None = None
     if config_dir is not None:
         try:
-            from earful.config.loader import load_config
-
             config = load_config(config_dir)
         except (ConfigError, OSError) as exc:
             logger.info("replay: config %s not used (%s); using built-in config", config_dir, exc)
@@ -279,7 +279,6 @@ def run_replay(
     emit: Callable[[dict[str, Any]], None] | None = None,
 ) -> ReplayResult:
     """Play ``scenario``; ``emit`` receives each output line as it happens."""
-    from earful.pipeline import build_context, process_batch
 
     events = load_scenario(scenario)
     result = ReplayResult(events=len(events))

@@ -11,14 +11,13 @@ The distributed runner (Celery) calls the same :func:`poll_source`.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,8 +28,17 @@ from sqlmodel import Session
 
 from earful.clock import Clock, ensure_utc
 from earful.config.models import AppConfig, SourceConfig
+from earful.engagement import refresh_due
 from earful.errors import ConfigError, EarfulError, SourceError
-from earful.pipeline import BatchReport, PipelineContext, build_context, process_batch
+from earful.notify.outbox import default_deliverer
+from earful.pipeline import (
+    BatchReport,
+    PipelineContext,
+    build_context,
+    process_batch,
+    run_after_batch,
+)
+from earful.risk.evaluation import make_after_batch_hook
 from earful.settings import Settings
 from earful.sources import connector_for
 from earful.sources.base import FetchResult, PollState
@@ -45,7 +53,6 @@ MAX_WORKERS = 4
 # holder died.
 LEASE = timedelta(minutes=10)
 # run_forever wakes at least this often, so a source added to the config is polled promptly.
-MAX_SLEEP_S = 30.0
 OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 # SQLite allows one writer: the pollers fetch in parallel but take turns to write, which
@@ -258,15 +265,6 @@ def _record_failure(
     return report
 
 
-def run_after_batch(engine: Engine, batch: BatchReport, ctx: PipelineContext) -> None:
-    """Run the after-commit hooks; one failing hook is logged and never stops the others."""
-    for hook in ctx.after_batch:
-        try:
-            hook(engine, batch)
-        except Exception:
-            logger.exception("after-batch hook %r failed", hook)
-
-
 def due_sources(session: Session, config: AppConfig, now: datetime) -> list[str]:
     """Names of enabled config sources due at ``now``: never polled (a source just added to
     the config is due at once) or ``next_poll_at`` reached. Sources disabled in the config or by
@@ -313,16 +311,10 @@ def next_due_at(session: Session, config: AppConfig) -> datetime | None:
 
 
 def refresh_engagement(engine: Engine, http: HttpClient, config: AppConfig, clock: Clock) -> int:
-    """Re-poll rising mentions (``earful.engagement.refresh_due``) when that module is there."""
+    """Re-poll rising mentions (``earful.engagement.refresh_due``); a failure is logged, never
+    raised, so it cannot stop the polls."""
     try:
-        engagement = importlib.import_module("earful.engagement")
-    except ImportError:
-        return 0
-    refresh_due = getattr(engagement, "refresh_due", None)
-    if refresh_due is None:
-        return 0
-    try:
-        return int(refresh_due(engine, http, config, clock))
+        return refresh_due(engine, http, config, clock)
     except Exception:
         logger.exception("engagement refresh failed")
         return 0
@@ -331,18 +323,13 @@ def refresh_engagement(engine: Engine, http: HttpClient, config: AppConfig, cloc
 def build_run_context(
     config: AppConfig, clock: Clock, *, deliver: Callable[[Engine], object] | None = None
 ) -> PipelineContext:
-    """``build_context`` plus the after-commit hooks of a full run: risk scoring, escalation
-    and the outbox flush (``earful.risk.evaluation``) when that feature is installed. ``deliver``
-    flushes the outbox (default: ``risk_eval.default_deliverer``, the configured channels).
+    """``build_context`` plus the after-commit hook of a full run: a stored mention goes on to
+    risk scoring and escalation (``earful.risk.evaluation``), then the outbox is flushed by
+    ``deliver`` (default: ``notify.outbox.default_deliverer``, the configured channels).
     Hooks registered with ``pipeline.register_after_batch`` are included too."""
     ctx = build_context(config, clock)
-    try:
-        risk_eval = importlib.import_module("earful.risk.evaluation")
-    except ImportError:
-        return ctx
-    make_hook = getattr(risk_eval, "make_after_batch_hook", None)
-    if make_hook is not None:
-        ctx.after_batch.append(make_hook(config, clock, deliver=deliver))
+    flush = deliver or default_deliverer(config, clock)
+    ctx.after_batch.append(make_after_batch_hook(config, clock, deliver=flush))
     return ctx
 
 
@@ -411,92 +398,3 @@ def run_once(
             client.close()
     report.polls.sort(key=lambda p: p.source)
     return report
-
-
-def run_forever(
-    engine: Engine,
-    load_config: Callable[[], AppConfig],
-    settings: Settings,
-    clock: Clock,
-    *,
-    stop: threading.Event,
-    http: HttpClient | None = None,
-    progress: RunProgress | None = None,
-    on_pass: Callable[[RunReport], None] | None = None,
-    max_sleep_s: float = MAX_SLEEP_S,
-    env: Mapping[str, str] | None = None,
-    run_stream: Callable[..., Any] | None = None,
-) -> None:
-    """The main job: loop full passes (``earful.run.loop.run_pass``: poll, engagement, risk and
-    SLA, notifications, digests) until ``stop`` is set, sleeping until the next source is due
-    (at most ``max_sleep_s``), with one thread per streamed source (Jetstream) alongside.
-
-    The config is reloaded before each pass, so added sources and brands need no restart; a
-    config that no longer validates is logged and the last good one kept. On ``stop`` the
-    stream threads are stopped and joined. ``env`` supplies channel URLs and secrets
-    (default: the environment); ``run_stream`` replaces ``jetstream.run_source`` (tests).
-    """
-    from earful.run.loop import Deliverer, StreamSupervisor, build_loop_context, run_pass
-
-    own_http = http is None
-    client = http or make_client(settings)
-    config: AppConfig | None = None
-    ctx: PipelineContext | None = None
-    deliver: Deliverer | None = None
-    streams = StreamSupervisor(engine, run_source=run_stream)
-    since: datetime | None = None
-    try:
-        while not stop.is_set():
-            try:
-                fresh = load_config()
-            except ConfigError as exc:
-                if config is None:
-                    raise
-                logger.error("config reload failed, keeping the previous config: %s", exc)
-                fresh = config
-            changed = fresh is not config and (
-                config is None or fresh.model_dump() != config.model_dump()
-            )
-            if ctx is None or changed:
-                # hooks and channels capture the config, so they are rebuilt with it
-                if deliver is not None:
-                    deliver.close()
-                ctx, deliver = build_loop_context(fresh, settings, clock, env=env)
-            config = fresh
-            try:
-                running = streams.sync(config, ctx)
-            except Exception:
-                logger.exception("could not start the firehose consumers")
-                running = sorted(streams.threads)
-            result = run_pass(
-                engine,
-                config,
-                settings,
-                clock,
-                http=client,
-                ctx=ctx,
-                deliver=deliver,
-                since=since,
-                progress=progress,
-                stop=stop,
-            )
-            since = result.started_at or since
-            result.streams = running
-            if on_pass is not None:
-                on_pass(result)
-            try:
-                with Session(engine) as session:
-                    upcoming = next_due_at(session, config)
-            except Exception:
-                logger.exception("could not read the next due time")
-                upcoming = None
-            wait = max_sleep_s
-            if upcoming is not None:
-                wait = min(max_sleep_s, (upcoming - ensure_utc(clock.now())).total_seconds())
-            stop.wait(max(min(1.0, max_sleep_s), wait))
-    finally:
-        streams.stop_all()
-        if deliver is not None:
-            deliver.close()
-        if own_http:
-            client.close()

@@ -6,29 +6,18 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from earful.config.models import SOURCE_KINDS
 from earful.errors import ConfigError
 
-# kind -> module under earful.sources
-KINDS: dict[str, str] = {
-    "rss": "feed.connector",
-    "hackernews": "hackernews",
-    "reddit": "reddit",
-    "mastodon": "mastodon",
-    "bluesky": "bluesky",
-    "lemmy": "lemmy",
-    "stackexchange": "stackexchange",
-    "github": "github",
-    "youtube": "youtube",
-    "appstore": "appstore",
-    "jsonld": "jsonld",
-    "yelp": "yelp",
-}
+# The kinds a config may name (config validates against the same tuple).
+KINDS = SOURCE_KINDS
+# kind -> module under earful.sources, where the module is not named after its kind
+_MODULES = {"rss": "feed.connector"}
 
 
 def connector_for(kind: str) -> ModuleType:
     """The connector module for ``kind`` (has ``parse`` and ``fetch``)."""
-    module = KINDS.get(kind)
-    if module is None:
+    if kind not in KINDS:
         known = ", ".join(sorted(KINDS))
         raise ConfigError(f"unknown source kind {kind!r} (known: {known})", field="kind")
-    return importlib.import_module(f"earful.sources.{module}")
+    return importlib.import_module(f"earful.sources.{_MODULES.get(kind, kind)}")

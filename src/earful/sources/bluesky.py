@@ -354,7 +354,7 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
     """
     p = source.params
     if p.get("mode") == "jetstream":
-        # The firehose is consumed by a long-lived stream (earful.sources.jetstream.run_source),
+        # The firehose is consumed by a long-lived stream (earful.run.stream.run_source),
         # which stores its cursor and health itself; a poll has nothing to add.
         return FetchResult(cursor=state.cursor)
     q = p.get("q")

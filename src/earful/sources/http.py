@@ -22,12 +22,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from earful.errors import (
+    ParseError,
     SourceAuthError,
     SourceError,
     SourceGoneError,
     TransientSourceError,
 )
 from earful.settings import Settings
+from earful.sources.limits import read_rate_limit
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +65,6 @@ class HttpResponse:
 
     def json(self) -> Any:
         import json
-
-        from earful.errors import ParseError
 
         try:
             return json.loads(self.body)
@@ -320,7 +320,6 @@ class HttpClient:
             or "retry-after" in response.headers
         ):
             # GitHub-style rate limiting answers 403, not 429: a wait, not a credentials problem.
-            from earful.sources.limits import read_rate_limit
 
             limit = read_rate_limit(response.headers, now_epoch=self._wall())
             retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall())

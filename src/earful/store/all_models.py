@@ -3,8 +3,6 @@
 Alembic's env.py and the schema test import this; add a line when a feature adds tables.
 """
 
-from earful.digest import models as digest_models
-from earful.escalation import models as escalation_models
-from earful.store import models
+from earful.store import digest_runs, escalations, models
 
-__all__ = ["digest_models", "escalation_models", "models"]
+__all__ = ["digest_runs", "escalations", "models"]

@@ -29,7 +29,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session
 
-from earful.engagement import snapshot_for
 from earful.mention import RawMention
 from earful.store.models import EngagementSnapshot, Mention, MentionBrand, Story
 from earful.store.sqlite_bulk import Row, SqliteMentionWriter
@@ -94,6 +93,23 @@ class UpsertReport:
 # or reinterpret (whitespace, controls, backslashes): its canonical form is scheme and host
 # lower-cased plus the path without trailing slashes, exactly what the general path returns.
 _PLAIN_URL = re.compile(r"(?ai)(https?)://([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(/[!$-;=@-\[\]-~]*)?")
+
+
+def snapshot_for(mention_id: int, raw: RawMention, at: datetime) -> EngagementSnapshot | None:
+    """The first-sight snapshot of a new mention; None when the payload knows no counts and
+    no followers (a Jetstream post): its first re-poll will record the first real point."""
+    eng = raw.engagement
+    if eng.is_empty() and raw.author_followers is None:
+        return None
+    return EngagementSnapshot(
+        mention_id=mention_id,
+        at=at,
+        likes=eng.likes,
+        shares=eng.shares,
+        comments=eng.comments,
+        views=eng.views,
+        author_followers=raw.author_followers,
+    )
 
 
 @functools.lru_cache(maxsize=16384)

@@ -36,9 +36,9 @@ from earful.escalation.lifecycle import (
     why_text,
 )
 from earful.escalation.links import AckLinkError, verify_token
-from earful.escalation.models import Escalation, EscalationEvent
 from earful.settings import Settings
 from earful.store.db import run_in_transaction
+from earful.store.escalations import Escalation, EscalationEvent
 from earful.store.models import Mention
 from earful.web.digests import make_digest_router
 

@@ -21,11 +21,11 @@ from sqlmodel import Session, select
 
 from earful.clock import SimulatedClock
 from earful.config.models import AppConfig
-from earful.escalation.models import Notification
 from earful.notify.channels.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
 from earful.notify.outbox import deliver_due, senders_from_config
 from earful.risk.scoring import Reason
 from earful.settings import Settings
+from earful.store.escalations import Notification
 from earful.store.models import Mention
 from tests.unit.escalation_factories import open_escalation
 

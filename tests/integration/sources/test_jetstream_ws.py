@@ -203,7 +203,7 @@ def test_run_source_stores_matching_posts_and_cursor(
     from earful.clock import SimulatedClock
     from earful.config.models import AppConfig, BrandConfig, SourceConfig
     from earful.pipeline import build_context
-    from earful.sources.jetstream import run_source
+    from earful.run.stream import run_source
     from earful.store.models import Mention, SourceState
 
     source = SourceConfig(

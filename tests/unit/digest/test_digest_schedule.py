@@ -11,10 +11,10 @@ from sqlmodel import Session, select
 
 from earful.clock import SimulatedClock
 from earful.config.models import AppConfig
-from earful.digest.models import DigestRun
 from earful.digest.schedule import DueDigest, due_digests, run_due_digests
 from earful.errors import TransientNotificationError
 from earful.settings import Settings
+from earful.store.digest_runs import DigestRun
 from tests.unit.digest.digest_factories import seed_month
 
 

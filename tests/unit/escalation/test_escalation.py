@@ -22,8 +22,8 @@ from earful.escalation.lifecycle import (
     resolve,
     rule_precision,
 )
-from earful.escalation.models import EscalationEvent, Notification
 from earful.risk.scoring import Reason
+from earful.store.escalations import EscalationEvent, Notification
 
 T0 = datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
 

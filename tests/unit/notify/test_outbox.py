@@ -11,11 +11,11 @@ from sqlmodel import Session, select
 from earful.clock import SimulatedClock, ensure_utc
 from earful.config.models import AppConfig
 from earful.errors import NotificationError, TransientNotificationError
-from earful.escalation.models import Escalation, Notification
 from earful.notify.message import Message
 from earful.notify.outbox import deliver_due, failures
 from earful.risk.scoring import Reason
 from earful.settings import Settings
+from earful.store.escalations import Escalation, Notification
 from earful.store.models import Mention
 from tests.unit.escalation_factories import open_escalation
 

@@ -11,11 +11,12 @@ from sqlmodel import Session, select
 
 from earful.clock import SimulatedClock
 from earful.config.models import AppConfig
-from earful.escalation.models import Escalation, Notification
 from earful.mention import Engagement, RawMention
+from earful.notify.outbox import default_deliverer
 from earful.pipeline import build_context, process_batch
-from earful.risk.evaluation import default_deliverer, make_after_batch_hook, tick
+from earful.risk.evaluation import make_after_batch_hook, tick
 from earful.store.db import run_in_transaction
+from earful.store.escalations import Escalation, Notification
 from earful.store.models import EngagementSnapshot, Mention
 
 T0 = datetime(2025, 5, 2, 15, tzinfo=UTC)
@@ -39,7 +40,7 @@ def test_hook_then_tick_escalate_a_spreading_complaint(
     config = _config(tmp_path)
     clock = SimulatedClock(T0)
     ctx = build_context(config, clock)
-    hook = make_after_batch_hook(config, clock)
+    hook = make_after_batch_hook(config, clock, deliver=default_deliverer(config, clock))
     raw = RawMention(
         source="youtube",
         external_id="v1",

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from earful.escalation.models import Escalation, Notification
 from earful.run.replay import ScenarioError, load_scenario, replay_lead_hours, run_replay
 from earful.store.db import make_engine
+from earful.store.escalations import Escalation, Notification
 from earful.store.models import EngagementSnapshot
 
 UBG_POSTED = datetime(2009, 7, 6, 17, tzinfo=UTC)

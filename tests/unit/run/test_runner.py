@@ -14,7 +14,8 @@ from sqlmodel import Session, select
 from earful.clock import SimulatedClock, ensure_utc
 from earful.config.models import AppConfig, BrandConfig, SourceConfig
 from earful.pipeline import BatchReport, build_context
-from earful.run.runner import PollReport, due_sources, poll_source, run_forever, run_once
+from earful.run.loop import run_forever
+from earful.run.runner import PollReport, due_sources, poll_source, run_once
 from earful.settings import get_settings
 from earful.sources.http import HttpClient, make_client
 from earful.store import repository

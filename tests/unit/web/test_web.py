@@ -12,9 +12,9 @@ from sqlmodel import Session
 from earful.clock import SimulatedClock
 from earful.config.models import AppConfig
 from earful.escalation.links import AckClaim, make_token
-from earful.escalation.models import Escalation
 from earful.risk.scoring import Reason
 from earful.settings import Settings
+from earful.store.escalations import Escalation
 from earful.store.models import Mention
 from earful.web.app import create_app
 from tests.unit.escalation_factories import open_escalation
