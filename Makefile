@@ -4,15 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck fix bench demo clean
+.PHONY: run test lint typecheck fix bench demo clean lock
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # Reinstall only when the project definition changes.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+$(STAMP): pyproject.toml requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install -q -c requirements-dev.lock -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -42,3 +42,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Re-pin the dev environment after a dependency change in pyproject.toml.
+lock: $(STAMP)
+	{ sed -n 1,2p requirements-dev.lock; $(BIN)/pip freeze --exclude-editable | grep -v '^earful'; } > requirements-dev.lock.new
+	mv requirements-dev.lock.new requirements-dev.lock

@@ -1,1 +1,1 @@
-"""web"""
+"""``earful web``: the FastAPI app (``app.create_app``) — acknowledge links, digests."""
