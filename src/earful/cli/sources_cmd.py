@@ -128,29 +128,36 @@ def list_sources(
 
 @sources_app.command("check")
 def check_sources(ctx: typer.Context) -> None:
-    """Validate the config (exit 2 with file:line: field on the first mistake)."""
+    """Validate the config: every mistake on its own line, ``file:line: name.key: problem``
+    (exit 2 when there is any)."""
+    from earful.config.loader import find_config_errors
     from earful.sources import connector_for
 
     st = state(ctx)
-    config = st.config()
-    for index, source in enumerate(config.sources):
-        try:
-            connector_for(source.kind)
-        except ConfigError as exc:
-            raise ConfigError(
-                exc.message,
-                file=str(st.config_dir / "sources.yaml"),
-                field=f"sources[{index}].kind",
-            ) from exc
-        except ImportError as exc:
-            raise ConfigError(
-                f"connector for kind {source.kind!r} is not installed: {exc}",
-                file=str(st.config_dir / "sources.yaml"),
-                field=f"sources[{index}].kind",
-            ) from exc
+    config, errors = find_config_errors(st.config_dir, by_name=True)
+    if config is not None:
+        for source in config.sources:
+            try:
+                connector_for(source.kind)
+            except (ConfigError, ImportError) as exc:
+                why = exc.message if isinstance(exc, ConfigError) else f"not installed: {exc}"
+                errors.append(
+                    ConfigError(
+                        f"connector for kind {source.kind!r}: {why}",
+                        file=str(st.config_dir / "sources.yaml"),
+                        field=f"{source.name}.kind",
+                    )
+                )
+    if errors:
+        for error in errors:
+            typer.echo(f"earful: {error}", err=True)
+        if len(errors) > 1:
+            typer.echo(f"earful: {len(errors)} mistakes in {st.config_dir}", err=True)
+        raise typer.Exit(2)
+    assert config is not None
     from earful.pipeline import build_context
 
-    build_context(config, SystemClock())  # compiles every brand query
+    build_context(config, SystemClock())  # loads the matcher and the analyzer once
     enabled = sum(1 for s in config.sources if s.enabled)
     typer.echo(
         f"config ok ({st.config_dir}): {len(config.brands)} brand(s), "

@@ -61,8 +61,38 @@ def test_check_bad_config_exits_2_with_file_line_field(tmp_path: Path) -> None:
     config = write_config(tmp_path, "https://n.example/feed", interval="soon")
     result = earful("--config", str(config), "sources", "check")
     assert result.returncode == 2
-    assert "sources.yaml:5: sources[0].interval" in result.stderr
+    assert "sources.yaml:5: news.interval: expected a duration" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_check_reports_every_mistake_in_one_run(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed", interval="soon")
+    (config / "brands.yaml").write_text(
+        "brands:\n  - name: Acme Rockets\n    queries: ['\"acme rockets\"']\n"
+        "    track: sometimes\n"
+        "  - name: Beta\n    colour: blue\n"
+    )
+    result = earful("--config", str(config), "sources", "check")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == f"earful: 3 mistakes in {config}"
+    located = lines[:-1]
+    assert len(located) == 3
+    for where in (
+        "brands.yaml:4: Acme Rockets.track: expected true or false",
+        "brands.yaml:6: Beta.colour: unknown key",
+        "sources.yaml:5: news.interval: expected a duration",
+    ):
+        assert sum(where in line for line in located) == 1, (where, located)
+
+
+def test_check_yaml_syntax_error_in_plain_words(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed")
+    (config / "brands.yaml").write_text("brands:\n  - name: Acme\n   queries: [acme]\n")
+    result = earful("--config", str(config), "sources", "check")
+    assert result.returncode == 2
+    assert "brands.yaml:3: YAML syntax error: " in result.stderr
+    assert "<block" not in result.stderr
 
 
 def test_list_json_shows_health(tmp_path: Path) -> None:
