@@ -61,7 +61,11 @@ def _common(
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    ctx.obj = CliState(config_dir=config or default_config_dir(), db_url=db or default_db_url())
+    ctx.obj = CliState(
+        config_dir=config or default_config_dir(),
+        db_url=db or default_db_url(),
+        db_explicit=db is not None,
+    )
 
 
 for _name in COMMAND_MODULES:

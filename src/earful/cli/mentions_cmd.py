@@ -10,7 +10,14 @@ import typer
 from sqlalchemy import inspect
 from sqlmodel import Session
 
-from earful.cli.common import print_json_lines, print_table, state
+from earful.cli.common import (
+    choose_brand,
+    configured_brands,
+    print_json_lines,
+    print_table,
+    state,
+    stored_brands,
+)
 from earful.clock import SystemClock, ensure_utc, isoformat_z
 from earful.config.models import parse_duration
 from earful.store import repository
@@ -86,9 +93,12 @@ def show_mentions(
         raise typer.BadParameter(f"one of {', '.join(SENTIMENTS)}", param_hint="--sentiment")
     since_at = parse_since(since, SystemClock().now())  # bad input fails even on an empty DB
     st = state(ctx)
-    engine = st.engine()
+    engine = st.existing_engine()
+    if brand:
+        stored = stored_brands(engine) if engine is not None else []
+        brand = choose_brand(brand, configured_brands(st), stored)
     rows: list[repository.MentionRow] = []
-    if inspect(engine).has_table("mention"):
+    if engine is not None and inspect(engine).has_table("mention"):
         with Session(engine) as session:
             rows = repository.list_mentions(
                 session,

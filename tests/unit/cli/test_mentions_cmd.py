@@ -107,6 +107,20 @@ def test_bad_sentiment_and_since_are_usage_errors(db: str) -> None:
 def test_empty_database_lists_nothing(tmp_path: Path) -> None:
     result = earful("--db", f"sqlite:///{tmp_path / 'empty.db'}", "mentions", "--json")
     assert result.returncode == 0 and result.stdout == ""
+    assert "no database at" in result.stderr
+    assert not (tmp_path / "empty.db").exists()  # a read command never creates the database
+
+
+def test_unknown_brand_is_a_usage_error_naming_the_close_one(db: str) -> None:
+    result = earful("--db", db, "mentions", "--brand", "Acmee")
+    assert result.returncode == 2
+    assert "no brand named 'Acmee'" in result.stderr
+    assert "did you mean 'Acme'?" in result.stderr
+    assert result.stdout == ""
+
+
+def test_brand_is_matched_in_any_case(db: str) -> None:
+    assert ids(earful("--db", db, "mentions", "--brand", "ACME", "--json")) == ["3", "1"]
 
 
 def test_bad_since_is_a_usage_error_even_on_an_empty_database(tmp_path: Path) -> None:
