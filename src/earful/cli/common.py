@@ -138,13 +138,45 @@ def print_json_lines(rows: Iterable[dict[str, Any]]) -> None:
         typer.echo(json.dumps(row, ensure_ascii=False, default=str))
 
 
+@dataclass(frozen=True)
+class Col:
+    """A table column: ``optional`` ones are shown only with ``--wide``; a ``flex`` column
+    takes the width that is left and ends in an ellipsis instead of wrapping."""
+
+    name: str
+    optional: bool = False
+    flex: bool = False
+    max_width: int | None = None
+
+
 def print_table(
-    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[object]]
+    title: str | None,
+    columns: Sequence[str | Col],
+    rows: Iterable[Sequence[object]],
+    *,
+    wide: bool = False,
 ) -> None:
-    """A table for people. Cells become ``Text`` so mention text is never read as markup."""
-    table = Table(title=title, show_lines=False)
-    for col in columns:
-        table.add_column(col, overflow="fold")
+    """A table for people. Cells become ``Text`` so mention text is never read as markup.
+
+    Unless ``wide``, optional columns are left out and every cell stays on one line (long
+    text ends in an ellipsis), so the table fits the terminal, 80 columns included; with
+    ``wide`` every column is shown and long cells wrap."""
+    cols = [c if isinstance(c, Col) else Col(c) for c in columns]
+    shown = [i for i, c in enumerate(cols) if wide or not c.optional]
+    table = Table(title=title, show_lines=False, expand=not wide and any(c.flex for c in cols))
+    for i in shown:
+        col = cols[i]
+        if wide:
+            table.add_column(col.name, overflow="fold")
+        elif col.flex:
+            table.add_column(
+                col.name, overflow="ellipsis", no_wrap=True, ratio=1, min_width=len(col.name)
+            )
+        else:
+            table.add_column(col.name, overflow="ellipsis", no_wrap=True, max_width=col.max_width)
     for row in rows:
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        table.add_row(*(Text("" if row[i] is None else str(row[i])) for i in shown))
     console.print(table)
+
+
+WIDE = typer.Option(False, "--wide", help="every column, long cells wrapped (not cut at the width)")

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy import inspect
 from sqlmodel import Session
 
-from earful.cli.common import print_json_lines, print_table, state
+from earful.cli.common import WIDE, Col, print_json_lines, print_table, state
 from earful.clock import SystemClock, ensure_utc, isoformat_z
 from earful.config.models import AppConfig
 from earful.errors import ConfigError, SourceError
@@ -78,12 +78,22 @@ def health_rows(
     return rows
 
 
+def _error_text(name: str, error: str | None, *, wide: bool) -> str:
+    """The last error without the source's own name in front (the row already says it)."""
+    if not error:
+        return ""
+    text = error.removeprefix(f"{name}: ")
+    return text if wide else excerpt(text, 200)
+
+
 @sources_app.command("list")
 def list_sources(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="JSON Lines, one source per line"),
+    wide: bool = WIDE,
 ) -> None:
-    """Health of every source: last ok, last error, failures, next poll, quota, silence."""
+    """Health of every source: last ok, failures, next poll, last error (--wide: also quota
+    left and silence)."""
     st = state(ctx)
     config = st.config()
     engine = st.engine()
@@ -99,30 +109,31 @@ def list_sources(
     print_table(
         "sources",
         [
-            "name",
-            "kind",
-            "enabled",
-            "last ok",
-            "last error",
-            "failures",
-            "next poll",
-            "quota left",
-            "silent for",
+            Col("name", max_width=20),
+            Col("kind", max_width=10),
+            Col("last ok", max_width=9),
+            Col("fails"),
+            Col("next poll", max_width=12),
+            Col("last error" if wide else "error", flex=True, max_width=200),
+            Col("quota left", optional=True),
+            Col("silent for", optional=True),
         ],
         [
             [
                 r["name"],
                 r["kind"],
-                "yes" if r["enabled"] else f"no {r['disabled_reason'] or ''}".strip(),
                 relative(now, r["last_ok"]) or "never",
-                excerpt(r["last_error"], 60) if r["last_error"] else "",
                 r["consecutive_failures"],
-                (relative(now, r["next_poll"]) or "now") if r["enabled"] else "",
+                (relative(now, r["next_poll"]) or "now")
+                if r["enabled"]
+                else f"off {r['disabled_reason'] or ''}".strip(),
+                _error_text(r["name"], r["last_error"], wide=wide),
                 r["quota_left"],
                 r["silent_for"],
             ]
             for r in rows
         ],
+        wide=wide,
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from earful.demo.main import FeedServer, Route
-from earful.errors import SourceGoneError
+from earful.errors import SourceGoneError, TransientSourceError
 from earful.store import repository
 from earful.store.db import init_db, make_engine
 from tests.conftest import run_earful
@@ -93,6 +93,36 @@ def test_check_yaml_syntax_error_in_plain_words(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "brands.yaml:3: YAML syntax error: " in result.stderr
     assert "<block" not in result.stderr
+
+
+def test_list_table_fits_80_columns(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed")
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    engine = make_engine(db)
+    init_db(engine)
+    now = datetime.now(UTC)
+    with Session(engine) as s, s.begin():
+        repository.record_poll_failure(
+            s,
+            name="news",
+            kind="rss",
+            now=now,
+            interval=timedelta(minutes=5),
+            error=TransientSourceError(
+                "news: HTTP 503 " + "and a very long explanation " * 5, source="news"
+            ),
+        )
+    engine.dispose()
+    env = {"COLUMNS": "80", "PATH": "/usr/bin:/bin"}
+    result = run_earful("--config", str(config), "--db", db, "sources", "list", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if line.startswith("│")]
+    assert len(rows) == 2  # one line per source
+    news, quiet = rows
+    assert "HTTP 503" in news and "…" in news and "news:" not in news
+    assert "off" in quiet
 
 
 def test_list_json_shows_health(tmp_path: Path) -> None:
