@@ -65,6 +65,7 @@ def _common(
         config_dir=config or default_config_dir(),
         db_url=db or default_db_url(),
         db_explicit=db is not None,
+        verbose=verbose,
     )
 
 

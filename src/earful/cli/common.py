@@ -29,6 +29,7 @@ class CliState:
     config_dir: Path
     db_url: str
     db_explicit: bool = False  # --db was given (replay then stores there, not in a temp file)
+    verbose: bool = False
     _settings: Settings | None = None
     _config: AppConfig | None = None
     _engine: Engine | None = None
