@@ -96,9 +96,9 @@ def list_sources(
     left and silence)."""
     st = state(ctx)
     config = st.config()
-    engine = st.engine()
+    engine = st.existing_engine()
     states: dict[str, SourceState] = {}
-    if inspect(engine).has_table("source_state"):
+    if engine is not None and inspect(engine).has_table("source_state"):
         with Session(engine) as session:
             states = repository.all_source_states(session)
     now = SystemClock().now()

@@ -184,3 +184,16 @@ def test_test_unknown_source_is_usage_error(tmp_path: Path) -> None:
     config = write_config(tmp_path, "https://n.example/feed")
     result = earful("--config", str(config), "sources", "test", "nope")
     assert result.returncode == 2 and "nope" in result.stderr
+
+
+def test_read_commands_never_create_the_database(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed")
+    missing = tmp_path / "missing.db"
+    db = f"sqlite:///{missing}"
+    listed = earful("--config", str(config), "--db", db, "sources", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [json.loads(line)["name"] for line in listed.stdout.splitlines()] == ["news", "quiet"]
+    escalations = earful("--config", str(config), "--db", db, "escalations", "list")
+    assert escalations.returncode == 1
+    assert "no database at" in escalations.stderr
+    assert not missing.exists()
