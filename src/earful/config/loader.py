@@ -343,6 +343,57 @@ def _cross_checks(config: AppConfig) -> list[tuple[Path_, str]]:
     return problems
 
 
+def _cross_checks_without(data: dict[str, Any], wrong: list[Path_]) -> list[tuple[Path_, str]]:
+    """The cross-entry problems of the entries that are themselves valid, so one run reports
+    an unknown competitor beside a bad interval. Brands and sources with a mistake of their own
+    are left out (and a reference to such a brand is not reported again); a malformed list or
+    another section's mistake means there is nothing reliable to cross-check."""
+    lists = ("brands", "sources")
+    bad: dict[str, set[int]] = {key: set() for key in lists}
+    for where in wrong:
+        if len(where) < 2 or where[0] not in lists or not isinstance(where[1], int):
+            return []
+        bad[str(where[0])].add(where[1])
+    kept: dict[str, list[int]] = {}
+    trimmed = dict(data)
+    for key in lists:
+        entries = data.get(key)
+        if not isinstance(entries, list):
+            return []
+        kept[key] = [i for i in range(len(entries)) if i not in bad[key]]
+        trimmed[key] = [entries[i] for i in kept[key]]
+    try:
+        config = AppConfig.model_validate(trimmed)
+    except ValidationError:
+        return []
+    dropped = {
+        str(data["brands"][i].get("name", "")).casefold()
+        for i in bad["brands"]
+        if isinstance(data["brands"][i], dict)
+    }
+
+    def original(match: re.Match[str]) -> str:
+        return f"{match.group(1)}[{kept[match.group(1)][int(match.group(2))]}]"
+
+    problems: list[tuple[Path_, str]] = []
+    for where, problem in _cross_checks(config):
+        key, index = str(where[0]), where[1]
+        assert isinstance(index, int)
+        path: Path_ = (key, kept[key][index], *where[2:])
+        value: Any = data
+        for part in path:
+            if isinstance(value, dict):
+                value = value.get(part)
+            elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+                value = value[part]
+            else:
+                value = None
+        if isinstance(value, str) and value.casefold() in dropped and "configured" in problem:
+            continue
+        problems.append((path, re.sub(r"\b(brands|sources)\[(\d+)\]", original, problem)))
+    return problems
+
+
 def find_config_errors(
     directory: Path, env: Mapping[str, str] | None = None, *, by_name: bool = False
 ) -> tuple[AppConfig | None, list[ConfigError]]:
@@ -405,8 +456,10 @@ def find_config_errors(
     try:
         config = AppConfig.model_validate(data)
     except ValidationError as exc:
+        wrong: list[Path_] = []
         for err in exc.errors():
             where = _data_path(tuple(err["loc"]), data)
+            wrong.append(where)
             file, line = marks.locate(where)
             errors.append(
                 ConfigError(
@@ -415,6 +468,11 @@ def find_config_errors(
                     line=line,
                     field=render_path(where, named) or None,
                 )
+            )
+        for where, problem in _cross_checks_without(data, wrong):
+            file, line = marks.locate(where)
+            errors.append(
+                ConfigError(problem, file=file, line=line, field=render_path(where, named))
             )
         return None, errors
     for where, problem in _cross_checks(config):

@@ -86,6 +86,24 @@ def test_check_reports_every_mistake_in_one_run(tmp_path: Path) -> None:
         assert sum(where in line for line in located) == 1, (where, located)
 
 
+def test_check_reports_reference_mistakes_beside_value_mistakes(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed", interval="soon")
+    (config / "brands.yaml").write_text(
+        "brands:\n  - name: Acme Rockets\n    queries: ['\"acme rockets\"']\n"
+        "    competitors: [Nobody Inc, Beta]\n"
+        "  - name: Beta\n    colour: blue\n"
+    )
+    result = earful("--config", str(config), "sources", "check")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == f"earful: 3 mistakes in {config}"
+    joined = "\n".join(lines)
+    assert "brands.yaml:4: Acme Rockets.competitors[0]: 'Nobody Inc' is not a configured" in joined
+    assert "brands.yaml:6: Beta.colour: unknown key" in joined
+    assert "sources.yaml:5: news.interval: expected a duration" in joined
+    assert "'Beta' is not" not in joined  # Beta's own mistake is reported once, not twice
+
+
 def test_check_yaml_syntax_error_in_plain_words(tmp_path: Path) -> None:
     config = write_config(tmp_path, "https://n.example/feed")
     (config / "brands.yaml").write_text("brands:\n  - name: Acme\n   queries: [acme]\n")
