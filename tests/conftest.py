@@ -25,12 +25,15 @@ REDIS_URL = os.environ.get("EARFUL_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
 def need(condition: bool, reason: str) -> None:
-    """Skip when ``condition`` is false — or fail, under CI, where everything must be there."""
+    """Skip when ``condition`` is false — or fail, under CI, where everything must be there.
+
+    Safe at module level too (a parametrize list built from ../shared): there it skips, or
+    under CI fails, the whole module at collection instead of erroring the run."""
     if condition:
         return
     if IN_CI:
-        pytest.fail(f"required in CI: {reason}")
-    pytest.skip(reason)
+        pytest.fail(f"required in CI: {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
 
 
 def shared_path(*parts: str) -> Path:

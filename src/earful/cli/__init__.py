@@ -10,6 +10,7 @@ import importlib
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -47,10 +48,10 @@ COMMAND_MODULES = [
 def _common(
     ctx: typer.Context,
     config: Path = typer.Option(
-        None, "--config", help="config directory [default: ./config or EARFUL_CONFIG]"
+        None, "--config", help="config directory (default: ./config, or EARFUL_CONFIG)"
     ),
     db: str = typer.Option(
-        None, "--db", help="database URL [default: sqlite:///earful.db or EARFUL_DB_URL]"
+        None, "--db", help="database URL (default: sqlite:///earful.db, or EARFUL_DB_URL)"
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging"),
 ) -> None:
@@ -61,18 +62,37 @@ def _common(
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    ctx.obj = CliState(config_dir=config or default_config_dir(), db_url=db or default_db_url())
+    ctx.obj = CliState(
+        config_dir=config or default_config_dir(),
+        db_url=db or default_db_url(),
+        db_explicit=db is not None,
+        verbose=verbose,
+    )
 
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"earful.cli.{_name}").register(app)
 
 
+def _flags_without_types(command: Any) -> Any:
+    """Help lists on/off flags as ``--json``, not ``--json <bool>`` (typer's default). Typer
+    vendors its own click, so its command and option classes are matched by what they have."""
+    commands = [command]
+    while commands:
+        cmd = commands.pop()
+        help_option = cmd.get_help_option(typer.Context(cmd))
+        for param in [*cmd.params, *([help_option] if help_option else [])]:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        commands.extend(getattr(cmd, "commands", {}).values())
+    return command
+
+
 def main() -> None:
     """Console-script entry point: maps Earful errors to exit codes and one-line reasons."""
     try:
         # In non-standalone mode click *returns* the code of a typer.Exit raised in a command.
-        code = app(standalone_mode=False)
+        code = _flags_without_types(typer.main.get_command(app))(standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except ConfigError as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from earful.cli.common import state
+from earful.cli.common import choose_brand, sqlite_file, state, stored_brands
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,13 @@ def register(app: typer.Typer) -> None:
 
         st = state(ctx)
         config = st.config()
+        file = sqlite_file(st.db_url)
         engine = st.engine()
+        # Before upgrade: a mistyped brand creates nothing and exits 2.
+        fresh = file is not None and not file.exists()
+        brand = choose_brand(
+            brand, [b.name for b in config.brands], [] if fresh else stored_brands(engine)
+        )
         upgrade(engine)  # a fresh database gives an empty digest, not a missing-table traceback
         try:
             data = build_digest(
@@ -74,11 +80,6 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             typer.echo(f"earful: {exc}", err=True)
             raise typer.Exit(2) from None
-        if not data.known_brand and data.volume == 0 and not data.trend_volume():
-            typer.echo(
-                f"earful: note: {brand!r} is not in the config and has no stored mentions",
-                err=True,
-            )
         dcfg = config.digest
         charts = render_charts(data) if (out or send) else {}
         if out is not None:

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy import inspect
 from sqlmodel import Session, col, select
 
-from earful.cli.common import CliState, print_json_lines, print_table, state
+from earful.cli.common import CliState, print_json_lines, print_table, sqlite_file, state
 from earful.clock import SystemClock
 from earful.errors import StorageError
 from earful.escalation.lifecycle import load_reasons, why_text
@@ -18,6 +18,9 @@ esc_app = typer.Typer(help="escalations: list, inspect and act on them", no_args
 
 
 def _check_schema(st: CliState) -> None:
+    file = sqlite_file(st.db_url)
+    if file is not None and not file.exists():  # checking must not create the database
+        raise StorageError(f"no database at {file}: run `earful db upgrade` first", reason="schema")
     if not inspect(st.engine()).has_table("escalation"):
         raise StorageError("no escalation table: run `earful db upgrade` first", reason="schema")
 

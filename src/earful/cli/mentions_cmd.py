@@ -10,7 +10,16 @@ import typer
 from sqlalchemy import inspect
 from sqlmodel import Session
 
-from earful.cli.common import print_json_lines, print_table, state
+from earful.cli.common import (
+    WIDE,
+    Col,
+    choose_brand,
+    configured_brands,
+    print_json_lines,
+    print_table,
+    state,
+    stored_brands,
+)
 from earful.clock import SystemClock, isoformat_z, parse_iso
 from earful.config.durations import parse_duration
 from earful.store import repository
@@ -81,14 +90,18 @@ def show_mentions(
     search: str | None,
     limit: int,
     as_json: bool,
+    wide: bool = False,
 ) -> None:
     if sentiment and sentiment.lower() not in SENTIMENTS:
         raise typer.BadParameter(f"one of {', '.join(SENTIMENTS)}", param_hint="--sentiment")
     since_at = parse_since(since, SystemClock().now())  # bad input fails even on an empty DB
     st = state(ctx)
-    engine = st.engine()
+    engine = st.existing_engine()
+    if brand:
+        stored = stored_brands(engine) if engine is not None else []
+        brand = choose_brand(brand, configured_brands(st), stored)
     rows: list[repository.MentionRow] = []
-    if inspect(engine).has_table("mention"):
+    if engine is not None and inspect(engine).has_table("mention"):
         with Session(engine) as session:
             rows = repository.list_mentions(
                 session,
@@ -104,24 +117,39 @@ def show_mentions(
         return
     print_table(
         f"{len(rows)} mention(s)",
-        ["id", "published", "source", "brands", "sentiment", "author", "title / text", "url"],
+        [
+            Col("id"),
+            Col("published"),
+            Col("source", max_width=12),
+            Col("brands", optional=True),
+            Col("sentiment"),
+            Col("author", optional=True),
+            Col("title / text", flex=True),
+            Col("url", optional=True),
+        ],
         [
             [
                 r.mention.id,
-                isoformat_z(r.mention.published_at or r.mention.fetched_at),
+                _when(r.mention.published_at or r.mention.fetched_at, wide=wide),
                 r.mention.source_name or r.mention.source,
                 ", ".join(r.brands),
-                f"{r.mention.sentiment_label} {r.mention.sentiment_compound:+.2f}",
+                f"{r.mention.sentiment_label[:3]} {r.mention.sentiment_compound:+.2f}",
                 r.mention.author,
                 excerpt(
                     f"{r.mention.title}: {r.mention.text}" if r.mention.title else r.mention.text,
-                    140,
+                    300 if wide else 140,
                 ),
                 r.mention.url,
             ]
             for r in rows
         ],
+        wide=wide,
     )
+
+
+def _when(at: datetime, *, wide: bool) -> str:
+    """Full ISO time with --wide; to the minute (UTC) in the narrow table."""
+    return isoformat_z(at) if wide else isoformat_z(at)[:16].replace("T", " ")
 
 
 _BRAND = typer.Option(None, "--brand", help="only mentions of this brand")
@@ -144,6 +172,7 @@ def mentions(
     search: str = _SEARCH,
     limit: int = _LIMIT,
     as_json: bool = _JSON,
+    wide: bool = WIDE,
 ) -> None:
     """Stored mentions, newest first: ``earful mentions`` and ``earful mentions list`` are the
     same command (as the group's callback it runs only when no subcommand follows)."""
@@ -157,6 +186,7 @@ def mentions(
             search=search,
             limit=limit,
             as_json=as_json,
+            wide=wide,
         )
 
 

@@ -18,7 +18,10 @@ def register(app: typer.Typer) -> None:
         ),
         trace: bool = typer.Option(False, "--trace", help="print every risk evaluation too"),
         db: str = typer.Option(
-            None, "--db", help="keep what the run stored in this database (default: temporary)"
+            None,
+            "--db",
+            help="keep what the run stored in this database (the global --db does the same) "
+            "[default: a temporary one]",
         ),
         summary: bool = typer.Option(
             False, "--summary", help="end with one summary line (lead hours, counts)"
@@ -34,7 +37,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(str(exc), param_hint="SCENARIO") from exc
         result = run_replay(
             scenario,
-            db_url=db,
+            db_url=db or (st.db_url if st.db_explicit else None),
             config_dir=st.config_dir,
             trace=trace,
             emit=lambda line: print_json_lines([line]),

@@ -124,9 +124,18 @@ def run(
             )
             for line in pass_notes(report, config):
                 err_console.print(line, markup=False, highlight=False)
+            if all_failed(report):
+                err_console.print(OFFLINE_HINT, markup=False, highlight=False)
+                raise typer.Exit(1)
             return
 
+        hinted = False
+
         def on_pass(report: RunReport) -> None:
+            nonlocal hinted
+            if all_failed(report) and not hinted:
+                logger.warning("%s", OFFLINE_HINT)
+                hinted = True
             logger.info(
                 "pass done: %s polled, %s new, %s failed; %s re-scored, %s notified, digests: %s%s",
                 len(report.polls),
@@ -188,6 +197,18 @@ def _one_pass(
     finally:
         deliver.close()
     return report
+
+
+OFFLINE_HINT = (
+    "every polled source failed: no network? `earful demo` runs Earful end to end offline "
+    "(see the error column, or `earful sources list`)"
+)
+
+
+def all_failed(report: RunReport) -> bool:
+    """True when the pass polled at least one source and every one of them failed."""
+    polled = [p for p in report.polls if not p.skipped]
+    return bool(polled) and all(not p.ok for p in polled)
 
 
 def pass_notes(report: RunReport, config: AppConfig) -> list[str]:

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy import inspect
 from sqlmodel import Session
 
-from earful.cli.common import print_json_lines, print_table, state
+from earful.cli.common import WIDE, Col, print_json_lines, print_table, state
 from earful.clock import SystemClock, isoformat_z, parse_iso
 from earful.config.models import AppConfig
 from earful.errors import ConfigError, SourceError
@@ -78,17 +78,27 @@ def health_rows(
     return rows
 
 
+def _error_text(name: str, error: str | None, *, wide: bool) -> str:
+    """The last error without the source's own name in front (the row already says it)."""
+    if not error:
+        return ""
+    text = error.removeprefix(f"{name}: ")
+    return text if wide else excerpt(text, 200)
+
+
 @sources_app.command("list")
 def list_sources(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="JSON Lines, one source per line"),
+    wide: bool = WIDE,
 ) -> None:
-    """Health of every source: last ok, last error, failures, next poll, quota, silence."""
+    """Health of every source: last ok, failures, next poll, last error (--wide: also quota
+    left and silence)."""
     st = state(ctx)
     config = st.config()
-    engine = st.engine()
+    engine = st.existing_engine()
     states: dict[str, SourceState] = {}
-    if inspect(engine).has_table("source_state"):
+    if engine is not None and inspect(engine).has_table("source_state"):
         with Session(engine) as session:
             states = repository.all_source_states(session)
     now = SystemClock().now()
@@ -99,58 +109,66 @@ def list_sources(
     print_table(
         "sources",
         [
-            "name",
-            "kind",
-            "enabled",
-            "last ok",
-            "last error",
-            "failures",
-            "next poll",
-            "quota left",
-            "silent for",
+            Col("name", max_width=20),
+            Col("kind", max_width=10),
+            Col("last ok", max_width=9),
+            Col("fails"),
+            Col("next poll", max_width=12),
+            Col("last error" if wide else "error", flex=True, max_width=200),
+            Col("quota left", optional=True),
+            Col("silent for", optional=True),
         ],
         [
             [
                 r["name"],
                 r["kind"],
-                "yes" if r["enabled"] else f"no {r['disabled_reason'] or ''}".strip(),
                 relative(now, r["last_ok"]) or "never",
-                excerpt(r["last_error"], 60) if r["last_error"] else "",
                 r["consecutive_failures"],
-                (relative(now, r["next_poll"]) or "now") if r["enabled"] else "",
+                (relative(now, r["next_poll"]) or "now")
+                if r["enabled"]
+                else f"off {r['disabled_reason'] or ''}".strip(),
+                _error_text(r["name"], r["last_error"], wide=wide),
                 r["quota_left"],
                 r["silent_for"],
             ]
             for r in rows
         ],
+        wide=wide,
     )
 
 
 @sources_app.command("check")
 def check_sources(ctx: typer.Context) -> None:
-    """Validate the config (exit 2 with file:line: field on the first mistake)."""
+    """Validate the config: every mistake on its own line, ``file:line: name.key: problem``
+    (exit 2 when there is any)."""
+    from earful.config.loader import find_config_errors
     from earful.sources import connector_for
 
     st = state(ctx)
-    config = st.config()
-    for index, source in enumerate(config.sources):
-        try:
-            connector_for(source.kind)
-        except ConfigError as exc:
-            raise ConfigError(
-                exc.message,
-                file=str(st.config_dir / "sources.yaml"),
-                field=f"sources[{index}].kind",
-            ) from exc
-        except ImportError as exc:
-            raise ConfigError(
-                f"connector for kind {source.kind!r} is not installed: {exc}",
-                file=str(st.config_dir / "sources.yaml"),
-                field=f"sources[{index}].kind",
-            ) from exc
+    config, errors = find_config_errors(st.config_dir, by_name=True)
+    if config is not None:
+        for source in config.sources:
+            try:
+                connector_for(source.kind)
+            except (ConfigError, ImportError) as exc:
+                why = exc.message if isinstance(exc, ConfigError) else f"not installed: {exc}"
+                errors.append(
+                    ConfigError(
+                        f"connector for kind {source.kind!r}: {why}",
+                        file=str(st.config_dir / "sources.yaml"),
+                        field=f"{source.name}.kind",
+                    )
+                )
+    if errors:
+        for error in errors:
+            typer.echo(f"earful: {error}", err=True)
+        if len(errors) > 1:
+            typer.echo(f"earful: {len(errors)} mistakes in {st.config_dir}", err=True)
+        raise typer.Exit(2)
+    assert config is not None
     from earful.pipeline import build_context
 
-    build_context(config, SystemClock())  # compiles every brand query
+    build_context(config, SystemClock())  # loads the matcher and the analyzer once
     enabled = sum(1 for s in config.sources if s.enabled)
     typer.echo(
         f"config ok ({st.config_dir}): {len(config.brands)} brand(s), "

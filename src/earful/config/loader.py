@@ -81,8 +81,17 @@ class _Marks:
         return None, None
 
 
-def render_path(path: Path_) -> str:
-    """``("sources", 3, "interval")`` -> ``sources[3].interval``."""
+def render_path(path: Path_, data: Any = None) -> str:
+    """``("sources", 3, "interval")`` -> ``sources[3].interval``; with the loaded ``data``, a
+    brand or source that has a name is called by it: ``reddit-support.interval``."""
+    if data is not None and len(path) >= 2 and path[0] in ("brands", "sources"):
+        entries = data.get(path[0]) if isinstance(data, dict) else None
+        index = path[1]
+        if isinstance(entries, list) and isinstance(index, int) and 0 <= index < len(entries):
+            entry = entries[index]
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if isinstance(name, str) and name.strip():
+                return render_path((name.strip(), *path[2:]))
     out = ""
     for part in path:
         if isinstance(part, int):
@@ -186,7 +195,7 @@ def _read_file(
         data = _Builder(loader, display, marks, env).build(node, ())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = _plain_yaml(exc.problem or exc.context or "invalid YAML")
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(f"YAML syntax error: {problem}", file=display, line=line) from exc
     except yaml.YAMLError as exc:
@@ -198,6 +207,26 @@ def _read_file(
             "expected a mapping with one top-level key", file=display, line=node.start_mark.line + 1
         )
     return data
+
+
+# PyYAML's parser wording -> an admin's (by a phrase of the problem).
+_PLAIN_YAML = (
+    ("expected <block end>", "this line's indentation does not match the lines above"),
+    ("found character '\\t'", "a tab character: indent with spaces only"),
+    ("mapping values are not allowed", "an unexpected ':' (put text containing ': ' in quotes)"),
+    ("could not find expected ':'", "a line is missing its ':' (write key: value)"),
+    ("found undefined alias", "an *alias with no matching &anchor"),
+    ("found unexpected end of stream", "a quote or bracket is never closed"),
+    ("expected ',' or ']'", "a [list] is not closed with ']'"),
+    ("expected ',' or '}'", "a {mapping} is not closed with '}'"),
+)
+
+
+def _plain_yaml(problem: str) -> str:
+    for phrase, plain in _PLAIN_YAML:
+        if phrase in problem:
+            return plain
+    return problem
 
 
 def _message(err: Mapping[str, Any], model: type[BaseModel] | None) -> str:
@@ -314,12 +343,65 @@ def _cross_checks(config: AppConfig) -> list[tuple[Path_, str]]:
     return problems
 
 
+def _cross_checks_without(data: dict[str, Any], wrong: list[Path_]) -> list[tuple[Path_, str]]:
+    """The cross-entry problems of the entries that are themselves valid, so one run reports
+    an unknown competitor beside a bad interval. Brands and sources with a mistake of their own
+    are left out (and a reference to such a brand is not reported again); a malformed list or
+    another section's mistake means there is nothing reliable to cross-check."""
+    lists = ("brands", "sources")
+    bad: dict[str, set[int]] = {key: set() for key in lists}
+    for where in wrong:
+        if len(where) < 2 or where[0] not in lists or not isinstance(where[1], int):
+            return []
+        bad[str(where[0])].add(where[1])
+    kept: dict[str, list[int]] = {}
+    trimmed = dict(data)
+    for key in lists:
+        entries = data.get(key)
+        if not isinstance(entries, list):
+            return []
+        kept[key] = [i for i in range(len(entries)) if i not in bad[key]]
+        trimmed[key] = [entries[i] for i in kept[key]]
+    try:
+        config = AppConfig.model_validate(trimmed)
+    except ValidationError:
+        return []
+    dropped = {
+        str(data["brands"][i].get("name", "")).casefold()
+        for i in bad["brands"]
+        if isinstance(data["brands"][i], dict)
+    }
+
+    def original(match: re.Match[str]) -> str:
+        return f"{match.group(1)}[{kept[match.group(1)][int(match.group(2))]}]"
+
+    problems: list[tuple[Path_, str]] = []
+    for where, problem in _cross_checks(config):
+        key, index = str(where[0]), where[1]
+        assert isinstance(index, int)
+        path: Path_ = (key, kept[key][index], *where[2:])
+        value: Any = data
+        for part in path:
+            if isinstance(value, dict):
+                value = value.get(part)
+            elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+                value = value[part]
+            else:
+                value = None
+        if isinstance(value, str) and value.casefold() in dropped and "configured" in problem:
+            continue
+        problems.append((path, re.sub(r"\b(brands|sources)\[(\d+)\]", original, problem)))
+    return problems
+
+
 def find_config_errors(
-    directory: Path, env: Mapping[str, str] | None = None
+    directory: Path, env: Mapping[str, str] | None = None, *, by_name: bool = False
 ) -> tuple[AppConfig | None, list[ConfigError]]:
     """Every problem found in ``directory`` (the config when there are none).
 
     A file that does not parse stops checks of the whole config after it is reported.
+    ``by_name``: fields of a named brand or source read ``NAME.key`` instead of
+    ``sources[3].key`` (what ``earful sources check`` shows an admin).
     """
     env = os.environ if env is None else env
     directory = Path(directory)
@@ -370,24 +452,32 @@ def find_config_errors(
         marks.lines.setdefault((top,), (display, 1))
     if errors:
         return None, errors
+    named = data if by_name else None
     try:
         config = AppConfig.model_validate(data)
     except ValidationError as exc:
+        wrong: list[Path_] = []
         for err in exc.errors():
             where = _data_path(tuple(err["loc"]), data)
+            wrong.append(where)
             file, line = marks.locate(where)
             errors.append(
                 ConfigError(
                     _message(err, _model_at(where)),
                     file=file,
                     line=line,
-                    field=render_path(where) or None,
+                    field=render_path(where, named) or None,
                 )
+            )
+        for where, problem in _cross_checks_without(data, wrong):
+            file, line = marks.locate(where)
+            errors.append(
+                ConfigError(problem, file=file, line=line, field=render_path(where, named))
             )
         return None, errors
     for where, problem in _cross_checks(config):
         file, line = marks.locate(where)
-        errors.append(ConfigError(problem, file=file, line=line, field=render_path(where)))
+        errors.append(ConfigError(problem, file=file, line=line, field=render_path(where, named)))
     return (None, errors) if errors else (config, [])
 
 

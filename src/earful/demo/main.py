@@ -202,17 +202,21 @@ def step_show_mentions(demo: DemoContext) -> None:
     with Session(demo.engine) as session:
         rows = repository.list_mentions(session, limit=100)
     demo.results["mentions"] = len(rows)
-    table = Table(show_lines=False)
-    for col in ("published", "source", "brands", "sentiment", "title / text"):
-        table.add_column(col, overflow="fold")
+    # One line per mention at any width (80 columns too): long cells end in an ellipsis.
+    table = Table(show_lines=False, expand=True)
+    for col, width in (("published", 11), ("source", 12), ("brands", 14), ("sentiment", 9)):
+        table.add_column(col, overflow="ellipsis", no_wrap=True, max_width=width)
+    table.add_column("title / text", overflow="ellipsis", no_wrap=True, ratio=1)
     for row in rows:
         m = row.mention
         style = {"negative": "red", "positive": "green"}.get(m.sentiment_label, "")
         table.add_row(
-            Text(isoformat_z(m.published_at or m.fetched_at)),
-            Text(m.source_name or m.source),
-            Text(", ".join(row.brands)),
-            Text(f"{m.sentiment_label} {m.sentiment_compound:+.2f}", style=style),
+            Text(isoformat_z(m.published_at or m.fetched_at)[5:16].replace("T", " ")),
+            Text((m.source_name or m.source).removeprefix("demo-")),
+            Text(
+                ", ".join(b.split()[0] for b in row.brands)
+            ),  # "United": the airlines' short names
+            Text(f"{m.sentiment_label[:3]} {m.sentiment_compound:+.2f}", style=style),
             Text(excerpt(f"{m.title}: {m.text}" if m.title else m.text, 120)),
         )
     demo.console.print(table)

@@ -107,8 +107,39 @@ def test_bad_sentiment_and_since_are_usage_errors(db: str) -> None:
 def test_empty_database_lists_nothing(tmp_path: Path) -> None:
     result = earful("--db", f"sqlite:///{tmp_path / 'empty.db'}", "mentions", "--json")
     assert result.returncode == 0 and result.stdout == ""
+    assert "no database at" in result.stderr
+    assert not (tmp_path / "empty.db").exists()  # a read command never creates the database
+
+
+def test_unknown_brand_is_a_usage_error_naming_the_close_one(db: str) -> None:
+    result = earful("--db", db, "mentions", "--brand", "Acmee")
+    assert result.returncode == 2
+    assert "no brand named 'Acmee'" in result.stderr
+    assert "did you mean 'Acme'?" in result.stderr
+    assert result.stdout == ""
+
+
+def test_brand_is_matched_in_any_case(db: str) -> None:
+    assert ids(earful("--db", db, "mentions", "--brand", "ACME", "--json")) == ["3", "1"]
 
 
 def test_bad_since_is_a_usage_error_even_on_an_empty_database(tmp_path: Path) -> None:
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
     assert earful("--db", empty, "mentions", "--since", "garbage").returncode == 2
+
+
+def test_table_fits_80_columns_one_line_per_mention(db: str) -> None:
+    result = run_earful("--db", db, "mentions", env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    body = [line for line in lines if line.startswith("│")]
+    assert len(body) == 3  # no row wraps onto a second line
+    assert any("…" in line for line in body)  # long text is cut, not wrapped
+    assert "https://a.example" not in result.stdout  # url is a --wide column
+
+
+def test_wide_table_shows_every_column(db: str) -> None:
+    result = earful("--db", db, "mentions", "--wide")
+    assert result.returncode == 0, result.stderr
+    assert "https://a.example/1" in result.stdout and "author" in result.stdout

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from earful.demo.main import FeedServer, Route
-from earful.errors import SourceGoneError
+from earful.errors import SourceGoneError, TransientSourceError
 from earful.store import repository
 from earful.store.db import init_db, make_engine
 from tests.conftest import run_earful
@@ -61,8 +61,86 @@ def test_check_bad_config_exits_2_with_file_line_field(tmp_path: Path) -> None:
     config = write_config(tmp_path, "https://n.example/feed", interval="soon")
     result = earful("--config", str(config), "sources", "check")
     assert result.returncode == 2
-    assert "sources.yaml:5: sources[0].interval" in result.stderr
+    assert "sources.yaml:5: news.interval: expected a duration" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_check_reports_every_mistake_in_one_run(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed", interval="soon")
+    (config / "brands.yaml").write_text(
+        "brands:\n  - name: Acme Rockets\n    queries: ['\"acme rockets\"']\n"
+        "    track: sometimes\n"
+        "  - name: Beta\n    colour: blue\n"
+    )
+    result = earful("--config", str(config), "sources", "check")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == f"earful: 3 mistakes in {config}"
+    located = lines[:-1]
+    assert len(located) == 3
+    for where in (
+        "brands.yaml:4: Acme Rockets.track: expected true or false",
+        "brands.yaml:6: Beta.colour: unknown key",
+        "sources.yaml:5: news.interval: expected a duration",
+    ):
+        assert sum(where in line for line in located) == 1, (where, located)
+
+
+def test_check_reports_reference_mistakes_beside_value_mistakes(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed", interval="soon")
+    (config / "brands.yaml").write_text(
+        "brands:\n  - name: Acme Rockets\n    queries: ['\"acme rockets\"']\n"
+        "    competitors: [Nobody Inc, Beta]\n"
+        "  - name: Beta\n    colour: blue\n"
+    )
+    result = earful("--config", str(config), "sources", "check")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == f"earful: 3 mistakes in {config}"
+    joined = "\n".join(lines)
+    assert "brands.yaml:4: Acme Rockets.competitors[0]: 'Nobody Inc' is not a configured" in joined
+    assert "brands.yaml:6: Beta.colour: unknown key" in joined
+    assert "sources.yaml:5: news.interval: expected a duration" in joined
+    assert "'Beta' is not" not in joined  # Beta's own mistake is reported once, not twice
+
+
+def test_check_yaml_syntax_error_in_plain_words(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed")
+    (config / "brands.yaml").write_text("brands:\n  - name: Acme\n   queries: [acme]\n")
+    result = earful("--config", str(config), "sources", "check")
+    assert result.returncode == 2
+    assert "brands.yaml:3: YAML syntax error: " in result.stderr
+    assert "<block" not in result.stderr
+
+
+def test_list_table_fits_80_columns(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed")
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    engine = make_engine(db)
+    init_db(engine)
+    now = datetime.now(UTC)
+    with Session(engine) as s, s.begin():
+        repository.record_poll_failure(
+            s,
+            name="news",
+            kind="rss",
+            now=now,
+            interval=timedelta(minutes=5),
+            error=TransientSourceError(
+                "news: HTTP 503 " + "and a very long explanation " * 5, source="news"
+            ),
+        )
+    engine.dispose()
+    env = {"COLUMNS": "80", "PATH": "/usr/bin:/bin"}
+    result = run_earful("--config", str(config), "--db", db, "sources", "list", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if line.startswith("│")]
+    assert len(rows) == 2  # one line per source
+    news, quiet = rows
+    assert "HTTP 503" in news and "…" in news and "news:" not in news
+    assert "off" in quiet
 
 
 def test_list_json_shows_health(tmp_path: Path) -> None:
@@ -124,3 +202,16 @@ def test_test_unknown_source_is_usage_error(tmp_path: Path) -> None:
     config = write_config(tmp_path, "https://n.example/feed")
     result = earful("--config", str(config), "sources", "test", "nope")
     assert result.returncode == 2 and "nope" in result.stderr
+
+
+def test_read_commands_never_create_the_database(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "https://n.example/feed")
+    missing = tmp_path / "missing.db"
+    db = f"sqlite:///{missing}"
+    listed = earful("--config", str(config), "--db", db, "sources", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [json.loads(line)["name"] for line in listed.stdout.splitlines()] == ["news", "quiet"]
+    escalations = earful("--config", str(config), "--db", db, "escalations", "list")
+    assert escalations.returncode == 1
+    assert "no database at" in escalations.stderr
+    assert not missing.exists()
