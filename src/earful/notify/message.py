@@ -20,7 +20,7 @@ from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 from sqlmodel import Session, col, select
 
-from earful.clock import ensure_utc, isoformat_z
+from earful.clock import isoformat_z
 from earful.config.models import AppConfig
 from earful.escalation.lifecycle import load_reasons, why_text
 from earful.escalation.links import AckClaim, ack_url
@@ -170,7 +170,7 @@ def build_message(
         ]
     if notification is not None and notification.id is not None:
         ttl: timedelta = config.escalation.ack_link_ttl
-        claim = AckClaim(esc.id, level, notification.id, int((ensure_utc(now) + ttl).timestamp()))
+        claim = AckClaim(esc.id, level, notification.id, int((now + ttl).timestamp()))
         msg.ack_url = ack_url(base_url, secret, claim)
     return msg
 

@@ -30,7 +30,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from earful.clock import Clock, ensure_utc
+from earful.clock import Clock
 from earful.config.escalation import ChannelConfig
 from earful.config.models import AppConfig
 from earful.errors import ConfigError, NotificationError, TransientNotificationError
@@ -207,7 +207,7 @@ def deliver_due(
     """One delivery pass over due rows (see the module docstring). ``after_send`` runs between
     a successful send and its commit (tests use it to simulate a crash there)."""
     report = DeliveryReport()
-    now = ensure_utc(clock.now())
+    now = clock.now()
     for row in _due(engine, now, lease, limit):
         assert row.id is not None
         sender = senders.get(row.channel)
@@ -259,7 +259,7 @@ def deliver_due(
             after_send(row)
         _finish(engine, row.id, now, status="sent")
         report.sent += 1
-        report.latencies_s.append((now - ensure_utc(row.created_at)).total_seconds())
+        report.latencies_s.append((now - row.created_at).total_seconds())
     return report
 
 

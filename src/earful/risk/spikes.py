@@ -23,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from earful.clock import ensure_utc
 from earful.config.risk import SpikeConfig
 from earful.risk.incidents import STOP, tokens
 
@@ -57,11 +56,10 @@ class Spike:
 
 
 def hour_start(t: datetime) -> datetime:
-    return ensure_utc(t).replace(minute=0, second=0, microsecond=0)
+    return t.replace(minute=0, second=0, microsecond=0)
 
 
 def hour_of_week(t: datetime) -> int:
-    t = ensure_utc(t)
     return t.weekday() * 24 + t.hour
 
 
@@ -82,7 +80,7 @@ def expected_count(posts: Sequence[Post], hour: datetime, config: SpikeConfig) -
     """The baseline for ``hour``: same hour of week over the previous weeks, shrunk."""
     hour = hour_start(hour)
     start = hour - timedelta(weeks=config.weeks)
-    past = [p for p in posts if start <= ensure_utc(p.at) < hour]
+    past = [p for p in posts if start <= p.at < hour]
     if not past:
         return config.min_rate
     overall = len(past) / (config.weeks * HOURS_PER_WEEK)
@@ -127,9 +125,7 @@ def detect_spike(
 ) -> Spike | None:
     """The spike of the hour containing ``now`` (judged on the hours up to it), or None."""
     current = hour_start(now)
-    if last_spike_at is not None and ensure_utc(now) - ensure_utc(last_spike_at) < timedelta(
-        hours=config.cooldown_hours
-    ):
+    if last_spike_at is not None and now - last_spike_at < timedelta(hours=config.cooldown_hours):
         return None
     results = []
     for back in range(config.persistence_hours):
@@ -140,9 +136,7 @@ def detect_spike(
         results.append((count, lam, p))
     count, lam, p = results[0]
     in_hour = [x for x in posts if hour_start(x.at) == current]
-    before = [
-        x for x in posts if current - timedelta(weeks=config.weeks) <= ensure_utc(x.at) < current
-    ]
+    before = [x for x in posts if current - timedelta(weeks=config.weeks) <= x.at < current]
     spike = Spike(
         hour=current,
         count=count,
@@ -163,7 +157,7 @@ def scan_spikes(
     spikes: list[Spike] = []
     hour = hour_start(start)
     last: datetime | None = None
-    while hour <= ensure_utc(end):
+    while hour <= end:
         found = detect_spike(
             posts, now=hour + timedelta(minutes=59), config=config, last_spike_at=last
         )

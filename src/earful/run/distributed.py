@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from earful.clock import Clock, SystemClock, ensure_utc
+from earful.clock import Clock, SystemClock, parse_iso
 from earful.config.loader import config_fingerprint, load_config
 from earful.config.models import AppConfig
 from earful.digest.schedule import run_due_digests
@@ -226,7 +226,7 @@ def claim_due(
         select(table.c.next_poll_at, table.c.enabled).where(table.c.name == name)
     ).one()
     next_poll_at, enabled = row
-    if enabled and (next_poll_at is None or ensure_utc(next_poll_at) <= ensure_utc(now)):
+    if enabled and (next_poll_at is None or next_poll_at <= now):
         return True
     repository.release_source(session, name, owner=token)
     return False
@@ -243,7 +243,7 @@ def hold_claim(session: Session, name: str, *, token: str, now: datetime, lease:
     result = session.exec(  # type: ignore[call-overload]
         update(table)
         .where(table.c.name == name, table.c.lock_owner == token)
-        .values(lock_until=ensure_utc(now) + lease)
+        .values(lock_until=now + lease)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
 
@@ -253,7 +253,7 @@ def tick(
 ) -> list[Claim]:
     """Claim every due source and enqueue one poll per claim, after the claims committed."""
     config = rt.config()
-    now = ensure_utc(rt.clock.now())
+    now = rt.clock.now()
 
     def claim_all(session: Session) -> list[Claim]:
         won: list[Claim] = []
@@ -295,7 +295,7 @@ def poll_claimed(rt: Runtime, name: str, token: str) -> dict[str, Any]:
         run_in_transaction(rt.engine, lambda s: repository.release_source(s, name, owner=token))
         logger.info("source %s is no longer in the config (or disabled); claim released", name)
         return {"source": name, "status": "removed"}
-    now = ensure_utc(rt.clock.now())
+    now = rt.clock.now()
     held = run_in_transaction(
         rt.engine, lambda s: hold_claim(s, name, token=token, now=now, lease=runner.LEASE)
     )
@@ -328,7 +328,7 @@ def raw_from_json(data: dict[str, Any]) -> RawMention:
         title=data.get("title"),
         author=data.get("author"),
         author_followers=data.get("author_followers"),
-        published_at=ensure_utc(datetime.fromisoformat(published)) if published else None,
+        published_at=parse_iso(published) if published else None,
         language=data.get("language"),
         rating=data.get("rating"),
         engagement=Engagement(
@@ -448,7 +448,6 @@ def queue_depths(redis_url: str, queues: Sequence[str] = QUEUES) -> dict[str, in
 def source_health(session: Session, config: AppConfig, now: datetime) -> list[dict[str, Any]]:
     """One row per configured source: status, failures, last ok, next poll, who holds it."""
     states = repository.all_source_states(session)
-    now = ensure_utc(now)
     rows: list[dict[str, Any]] = []
     for source in config.sources:
         st = states.get(source.name)
@@ -462,7 +461,7 @@ def source_health(session: Session, config: AppConfig, now: datetime) -> list[di
             status = "failing"
         else:
             status = "ok"
-        locked = st is not None and st.lock_until is not None and ensure_utc(st.lock_until) > now
+        locked = st is not None and st.lock_until is not None and st.lock_until > now
         rows.append(
             {
                 "source": source.name,
@@ -479,4 +478,4 @@ def source_health(session: Session, config: AppConfig, now: datetime) -> list[di
 
 
 def _iso(value: datetime | None) -> str | None:
-    return ensure_utc(value).isoformat().replace("+00:00", "Z") if value else None
+    return value.isoformat().replace("+00:00", "Z") if value else None

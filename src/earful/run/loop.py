@@ -33,7 +33,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from earful.clock import Clock, ensure_utc
+from earful.clock import Clock
 from earful.config.models import AppConfig, SourceConfig
 from earful.digest.schedule import run_due_digests
 from earful.errors import ConfigError
@@ -150,7 +150,7 @@ def run_pass(
     ``since``: re-score mentions whose engagement changed since then (default: the last hour).
     """
 
-    started = ensure_utc(clock.now())
+    started = clock.now()
     report = RunReport()
     polled = _step(
         report,
@@ -323,7 +323,7 @@ def run_forever(
                 upcoming = None
             wait = max_sleep_s
             if upcoming is not None:
-                wait = min(max_sleep_s, (upcoming - ensure_utc(clock.now())).total_seconds())
+                wait = min(max_sleep_s, (upcoming - clock.now()).total_seconds())
             stop.wait(max(min(1.0, max_sleep_s), wait))
     finally:
         streams.stop_all()

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from earful.clock import SimulatedClock, ensure_utc, isoformat_z
+from earful.clock import SimulatedClock, isoformat_z, parse_iso
 from earful.config.loader import load_config
 from earful.config.models import AppConfig, BrandConfig
 from earful.errors import ConfigError, EarfulError
@@ -109,7 +109,7 @@ def _parse_time(value: object, where: str) -> datetime:
     if not isinstance(value, str):
         raise ScenarioError(f"{where}: expected an ISO 8601 time, got {value!r}")
     try:
-        return ensure_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        return parse_iso(value)
     except ValueError as exc:
         raise ScenarioError(f"{where}: bad time {value!r}") from exc
 

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from earful.clock import Clock, ensure_utc
+from earful.clock import Clock
 from earful.config.models import AppConfig, SourceConfig
 from earful.engagement import refresh_due
 from earful.errors import ConfigError, EarfulError, SourceError
@@ -150,7 +150,7 @@ def poll_source(
     in the source's health with a backoff. Storage errors do propagate.
     """
     report = PollReport(source=source.name, kind=source.kind)
-    now = ensure_utc(ctx.clock.now())
+    now = ctx.clock.now()
 
     def claim(session: Session) -> tuple[bool, PollState, str | None]:
         state = repository.get_or_create_source_state(session, name=source.name, kind=source.kind)
@@ -158,7 +158,7 @@ def poll_source(
             etag=state.etag,
             last_modified=state.last_modified,
             cursor=state.cursor,
-            last_ok_at=ensure_utc(state.last_ok_at) if state.last_ok_at else None,
+            last_ok_at=state.last_ok_at if state.last_ok_at else None,
         )
         reason = state.last_error_reason if state.consecutive_failures else None
         won = repository.claim_source(
@@ -184,7 +184,7 @@ def poll_source(
     report.not_modified = result.not_modified
     report.fetched = len(result.mentions)
     report.problems = list(result.problems)
-    fetched_at = ensure_utc(ctx.clock.now())
+    fetched_at = ctx.clock.now()
 
     def store(session: Session) -> BatchReport:
         batch = process_batch(session, result.mentions, ctx, source_name=source.name)
@@ -238,7 +238,7 @@ def _record_failure(
     exc: Exception,
     previous_reason: str | None,
 ) -> PollReport:
-    now = ensure_utc(ctx.clock.now())
+    now = ctx.clock.now()
 
     def record(session: Session) -> tuple[int, datetime | None, bool]:
         state = repository.record_poll_failure(
@@ -271,7 +271,6 @@ def due_sources(session: Session, config: AppConfig, now: datetime) -> list[str]
     the runner (a 410), and states of sources removed from the config, are skipped — unless the
     source's config changed since the runner disabled it: it is then enabled again (in the
     caller's transaction) and due at once."""
-    now = ensure_utc(now)
     states = repository.all_source_states(session)
     due: list[str] = []
     for source in config.sources:
@@ -291,7 +290,7 @@ def due_sources(session: Session, config: AppConfig, now: datetime) -> list[str]
             )
             due.append(source.name)
             continue
-        if state.next_poll_at is None or ensure_utc(state.next_poll_at) <= now:
+        if state.next_poll_at is None or state.next_poll_at <= now:
             due.append(source.name)
     return due
 
@@ -306,7 +305,7 @@ def next_due_at(session: Session, config: AppConfig) -> datetime | None:
             continue
         if state is None or state.next_poll_at is None:
             return None
-        times.append(ensure_utc(state.next_poll_at))
+        times.append(state.next_poll_at)
     return min(times) if times else None
 
 
@@ -359,7 +358,7 @@ def run_once(
     client = http or make_client(settings)
     report = RunReport()
     try:
-        now = ensure_utc(clock.now())
+        now = clock.now()
         names: list[str] = _write(engine, lambda session: due_sources(session, config, now))
         sources = [
             s for s in (config.source(n) for n in names) if s is not None and not is_streamed(s)
