@@ -81,7 +81,8 @@ def test_earful_commands_exist(where: str, argv: list[str]) -> None:
 
 
 def test_celery_commands_load_the_app_with_every_task() -> None:
-    from workers.app import QUEUES, TASK_ROUTES, app
+    from earful.run.celery_config import QUEUES, TASK_ROUTES
+    from workers.app import app
 
     celery_cmds = [(w, a) for w, a in commands() if a[0] == "celery"]
     assert celery_cmds

@@ -144,9 +144,9 @@ def run_celery(
 ) -> tuple[int, float]:
     """Tick once, let ``n_workers`` worker processes poll every source: (stored, seconds)."""
     from earful.run import distributed
+    from earful.run.celery_config import create_app
     from earful.settings import Settings
     from earful.store.db import init_db, make_engine
-    from workers.app import create_app
 
     engine = make_engine(db_url)
     init_db(engine)

@@ -39,7 +39,7 @@ def broker_status(settings: Settings, *, timeout: float = PING_TIMEOUT_S) -> dic
         out["error"] = f"broker unreachable: {exc}"
         return out
     out["ok"] = True
-    from workers.app import create_app
+    from earful.run.celery_config import create_app
 
     app = create_app(settings, main="earful-status")
     try:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from earful.clock import SystemClock
 from earful.config.loader import load_config
 from earful.run import distributed
+from earful.run.celery_config import create_app
 from earful.run.runner import run_once
 from earful.settings import Settings
 from earful.store.db import init_db, make_engine
@@ -32,7 +33,6 @@ from tests.integration.distributed.conftest import (
     worker_env,
     write_config,
 )
-from workers.app import create_app
 
 pytestmark = pytest.mark.integration
 

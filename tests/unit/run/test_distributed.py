@@ -244,7 +244,8 @@ def test_source_health_rows(rt: distributed.Runtime) -> None:
 
 
 def test_celery_config_guarantees() -> None:
-    from workers.app import QUEUES, TASK_ROUTES, app, celery_config, transport_options
+    from earful.run.celery_config import QUEUES, TASK_ROUTES, celery_config, transport_options
+    from workers.app import app
     from workers.tasks import EarfulTask
 
     conf = celery_config(Settings(visibility_timeout_s=5))  # type: ignore[call-arg]
