@@ -93,6 +93,30 @@ def quiet_background() -> list[dict[str, Any]]:
     return out
 
 
+class FirstInFull:
+    """The console channel for the demo: the first notification in full (what a service lead
+    reads), later ones in one line each, so the raises do not repeat the same page."""
+
+    channel = "console"
+    idempotent = False
+
+    def __init__(self, sender: Any) -> None:
+        self.sender = sender
+        self.sent = 0
+
+    def send(self, msg: Any, *, to: str, idempotency_key: str) -> None:
+        self.sent += 1
+        if self.sent == 1:
+            self.sender.send(msg, to=to, idempotency_key=idempotency_key)
+            return
+        stream = self.sender.stream
+        stream.write(
+            f"--- notification for {to} ({idempotency_key}): level {msg.level} "
+            f"({msg.level_name}), risk {msg.risk:.0f}; the same post as above ---\n"
+        )
+        stream.flush()
+
+
 def live_config(base: AppConfig, world_url: str, hook_url: str) -> AppConfig:
     """The demo brands, the world's sources, and escalations routed to console + webhook."""
     sources = [
@@ -125,9 +149,20 @@ def live_config(base: AppConfig, world_url: str, hook_url: str) -> AppConfig:
                 "console": {"kind": "console"},
                 "demo-hook": {"kind": "webhook", "url": hook_url, "secret_env": SECRET_ENV},
             },
+            # Each raise reaches someone new on the console; the webhook hears every level.
             "routes": [
-                {"brand": "*", "level": 1, "channel": "console", "to": "service-lead"},
-                {"brand": "*", "level": 1, "channel": "demo-hook", "to": "ops-webhook"},
+                *(
+                    {"brand": "*", "level": level, "channel": "console", "to": person}
+                    for level, person in (
+                        (1, "service-lead"),
+                        (2, "care-manager"),
+                        (3, "executive"),
+                    )
+                ),
+                *(
+                    {"brand": "*", "level": n, "channel": "demo-hook", "to": "ops-webhook"}
+                    for n in (1, 2, 3)
+                ),
             ],
         }
     )
@@ -198,7 +233,7 @@ def play_live(demo: DemoContext) -> None:
         ctx, deliver = build_loop_context(config, demo.settings, clock, env={SECRET_ENV: secret})
         senders = deliver.senders()
         if "console" in senders:
-            senders["console"] = ConsoleSender(stream=cast(TextIO, demo.console.file))
+            senders["console"] = FirstInFull(ConsoleSender(stream=cast(TextIO, demo.console.file)))
         transport = LocalApiTransport({"www.googleapis.com"}, world.base_url)
         demo.console.print(
             Text(

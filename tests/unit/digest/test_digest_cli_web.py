@@ -81,13 +81,15 @@ def test_json_and_html_out(
     assert "&lt;script&gt;" in html
 
 
-def test_unknown_brand_is_an_honest_empty_digest(
+def test_unknown_brand_is_bad_usage(
     config_dir: Path, sqlite_url: str, sqlite_engine: Engine
 ) -> None:
+    """Neither configured nor stored: exit 2 naming the configured brands (issue 18), not
+    an empty digest that looks like a quiet day."""
     code, stdout, err = run(config_dir, sqlite_url, "digest", "--brand", "Nobody", "--json")
-    assert code == 0
-    assert json.loads(stdout)["volume"] == 0
-    assert "not in the config" in err
+    assert code == 2
+    assert stdout == ""
+    assert "no brand named 'Nobody' (configured: " in err
 
 
 def test_a_fresh_database_gives_an_empty_digest(config_dir: Path, tmp_path: Path) -> None:
