@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from earful.clock import ensure_utc
@@ -39,6 +40,7 @@ from earful.config.risk import RiskConfig
 from earful.errors import EarfulError
 from earful.escalation.models import Escalation, EscalationEvent, Notification
 from earful.risk.scoring import Reason
+from earful.store.mentions import _insert
 
 logger = logging.getLogger(__name__)
 
@@ -145,33 +147,38 @@ def enqueue_notifications(
     held = quiet_until(now, config.quiet_hours)
     if held is not None and config.quiet_hours and level >= config.quiet_hours.override_level:
         held = None
+    table = Notification.__table__  # type: ignore[attr-defined]
     rows: list[Notification] = []
     for route in config.routes_for(esc.brand, level):
         recipient = f"{route.channel}:{route.to}"
-        exists = session.exec(
-            select(Notification).where(
-                Notification.escalation_id == esc.id,
-                Notification.level == level,
-                Notification.recipient == recipient,
+        # ON CONFLICT, not read-then-insert: two workers enqueueing the same (escalation,
+        # level, recipient) at once make one row.
+        stmt = (
+            _insert(session, table)
+            .values(
+                escalation_id=esc.id,
+                level=level,
+                recipient=recipient,
+                channel=route.channel,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                next_attempt_at=held or now,
+                idempotency_key="pending",
             )
-        ).first()
-        if exists is not None:
-            continue
-        row = Notification(
-            escalation_id=esc.id,
-            level=level,
-            recipient=recipient,
-            channel=route.channel,
-            created_at=now,
-            next_attempt_at=held or now,
-            idempotency_key="pending",
+            .on_conflict_do_nothing(index_elements=["escalation_id", "level", "recipient"])
+            .returning(table.c.id)
         )
-        session.add(row)
+        new_id = session.connection().execute(stmt).scalar_one_or_none()
+        if new_id is None:
+            continue
+        row = session.get(Notification, new_id)
+        assert row is not None
         rows.append(row)
-    session.flush()
     for row in rows:
         # Stable and unique: derived from the row's own id once it has one.
         row.idempotency_key = f"earful-n{row.id}-e{esc.id}-l{level}"
+        session.add(row)
     if held is not None and rows:
         add_event(session, esc, "held", now, level=level, detail=f"quiet hours until {held}")
         # Nobody can acknowledge what they were not told: the SLA starts when quiet hours end.
@@ -205,24 +212,9 @@ def escalate(
     level = min(level, config.max_level())
     if level <= 0:
         return Decision("none", why="below level 1")
-    latest = session.exec(
-        select(Escalation)
-        .where(Escalation.incident_key == cand.incident_key, Escalation.brand == cand.brand)
-        .order_by(col(Escalation.opened_at).desc())
-    ).first()
+    latest = _latest(session, cand)
     if latest is not None and latest.status in ACTIVE:
-        if level <= latest.level:
-            return Decision("none", latest, latest.level, "already escalated at this level")
-        latest.level = level
-        latest.rule = cand.rule
-        latest.risk = cand.risk
-        latest.reasons = reasons_json(cand.reasons)
-        latest.level_changed_at = now
-        latest.sla_due_at = _sla_due(level, now, config) if latest.status == "open" else None
-        session.add(latest)
-        add_event(session, latest, "raised", now, level=level, detail=f"risk {cand.risk:.0f}")
-        rows = enqueue_notifications(session, latest, level, now=now, config=config)
-        return Decision("raised", latest, level, f"risk {cand.risk:.0f}", rows)
+        return _raise(session, latest, cand, level, now=now, config=config)
     if latest is not None:
         closed = ensure_utc(latest.resolved_at or latest.dismissed_at or latest.opened_at)
         if now - closed < config.cooldown:
@@ -245,12 +237,62 @@ def escalate(
         level_changed_at=now,
         sla_due_at=_sla_due(level, now, config),
     )
-    session.add(esc)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(esc)
+            session.flush()
+    except IntegrityError:
+        # Another worker opened this incident's escalation first (the partial unique index
+        # uq_escalation_active_incident): raise that one instead of opening a second.
+        current = _latest(session, cand)
+        if current is None or current.status not in ACTIVE:
+            raise
+        return _raise(session, current, cand, level, now=now, config=config)
     add_event(session, esc, "opened", now, level=level, detail=f"risk {cand.risk:.0f}")
     rows = enqueue_notifications(session, esc, level, now=now, config=config)
     logger.info("escalation %s opened at level %s for %s", esc.id, level, cand.brand)
     return Decision("opened", esc, level, f"risk {cand.risk:.0f}", rows)
+
+
+def _latest(session: Session, cand: Candidate) -> Escalation | None:
+    """The incident's newest escalation; an active one is locked (``FOR UPDATE`` where the
+    database has it) so concurrent raises of one escalation run one after the other."""
+    where = (Escalation.incident_key == cand.incident_key, Escalation.brand == cand.brand)
+    active = session.exec(
+        select(Escalation)
+        .where(*where, col(Escalation.status).in_(ACTIVE))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if active is not None:
+        return active
+    return session.exec(
+        select(Escalation).where(*where).order_by(col(Escalation.opened_at).desc())
+    ).first()
+
+
+def _raise(
+    session: Session,
+    esc: Escalation,
+    cand: Candidate,
+    level: int,
+    *,
+    now: datetime,
+    config: EscalationConfig,
+) -> Decision:
+    """An active escalation of the candidate's incident: raise it if ``level`` is higher."""
+    if level <= esc.level:
+        return Decision("none", esc, esc.level, "already escalated at this level")
+    esc.level = level
+    esc.rule = cand.rule
+    esc.risk = cand.risk
+    esc.reasons = reasons_json(cand.reasons)
+    esc.level_changed_at = now
+    esc.sla_due_at = _sla_due(level, now, config) if esc.status == "open" else None
+    session.add(esc)
+    add_event(session, esc, "raised", now, level=level, detail=f"risk {cand.risk:.0f}")
+    rows = enqueue_notifications(session, esc, level, now=now, config=config)
+    return Decision("raised", esc, level, f"risk {cand.risk:.0f}", rows)
 
 
 def check_sla(session: Session, *, now: datetime, config: EscalationConfig) -> list[Escalation]:
