@@ -160,21 +160,17 @@ def assess_member(
 
 def _active_key(session: Session, brand: str, incident: Incident) -> str:
     """Keep an incident's key stable while its story grows: reuse the key of an active
-    escalation that already covers one of its posts."""
-    ids = [m.mention_id for m in incident.members if m.mention_id is not None]
-    esc = session.exec(
+    escalation that already covers one of its posts. (A brand has few active escalations:
+    they are read and matched here, not the incident's posts sent to the database.)"""
+    ids = {m.mention_id for m in incident.members if m.mention_id is not None}
+    for esc in session.exec(
         select(Escalation)
-        .where(
-            Escalation.brand == brand,
-            col(Escalation.status).in_(ACTIVE),
-            or_(
-                col(Escalation.incident_key) == incident.key,
-                col(Escalation.mention_id).in_(ids or [-1]),
-            ),
-        )
-        .order_by(col(Escalation.opened_at))
-    ).first()
-    return esc.incident_key if esc is not None else incident.key
+        .where(Escalation.brand == brand, col(Escalation.status).in_(ACTIVE))
+        .order_by(col(Escalation.opened_at), col(Escalation.id))
+    ):
+        if esc.incident_key == incident.key or esc.mention_id in ids:
+            return esc.incident_key
+    return incident.key
 
 
 _WINDOWS: weakref.WeakKeyDictionary[Engine, dict[tuple[object, ...], BrandWindow]] = (

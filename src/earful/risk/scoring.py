@@ -132,8 +132,16 @@ def compiled_lexicon(config: RiskConfig) -> list[tuple[str, float, re.Pattern[st
 
 def find_severity(text: str, config: RiskConfig) -> list[tuple[str, float, list[str]]]:
     """Severity categories found in ``text``: (category, weight, matched words as written)."""
+    return [(n, w, list(h)) for n, w, h in _find_severity(text, tuple(compiled_lexicon(config)))]
+
+
+@lru_cache(maxsize=4096)
+def _find_severity(
+    text: str, lexicon: tuple[tuple[str, float, re.Pattern[str]], ...]
+) -> list[tuple[str, float, list[str]]]:
+    # Cached: an incident's text (its first posts) is scanned again at every event.
     found = []
-    for name, weight, pattern in compiled_lexicon(config):
+    for name, weight, pattern in lexicon:
         hits = [m.group(0) for m in pattern.finditer(text)]
         if hits:
             found.append((name, weight, list(dict.fromkeys(h.lower() for h in hits))))

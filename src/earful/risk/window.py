@@ -7,7 +7,7 @@ features plus its postings — never the whole window — and :meth:`BrandWindow
 back the incident of a member as :func:`earful.risk.incidents.group_incidents` would group it.
 
 Differences from a full regrouping, by design: a phrase posting that grows past
-``max_postings // 10`` stops making new links but keeps the ones it made while it was small,
+``phrase_cap`` posts stops making new links but keeps the ones it made while it was small,
 and members that leave the window keep their links until the next rebuild (every quarter
 window, see ``stale``). The state is derived only from stored rows, so a restarted process
 rebuilds the same groups from the database.
@@ -53,6 +53,9 @@ class BrandWindow:
     jaccard_min: float
     names: tuple[str, ...] = ()
     max_postings: int = 500
+    # A phrase already shared by this many posts is the brand's everyday vocabulary (many
+    # people with the same ordinary problem), not one story: it makes no more links.
+    phrase_cap: int = 50
     built_from: datetime | None = None
     max_mention_id: int = 0
     max_snapshot_id: int = 0
@@ -134,7 +137,7 @@ class BrandWindow:
         feats = _Features(frozenset(shingles(text)), *key_phrases(text, self._generic))
         if len(feats.shingles) >= 2:
             self._near_duplicates(mid, at, feats.shingles)
-        cap = self.max_postings // 10
+        cap = self.phrase_cap
         for phrase in feats.trigrams:
             chain = self._chains.get(f"t{phrase}")
             if chain is None or len(chain) < cap:

@@ -107,19 +107,14 @@ def build(rnd: random.Random, scale: float = 1.0) -> list[dict[str, Any]]:
         if BRAND not in text:
             text = f"{text} @united"
         events.append(
-            _mention(at, f"bg{i:05d}", f"u{rnd.randint(1, 10**6)}", rnd.randint(20, 3000), text, 0)
-        )
-        likes = rnd.randint(0, 6)
-        events.append(
-            {
-                "at": (at + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "type": "engagement",
-                "source": "twitter",
-                "id": f"bg{i:05d}",
-                "likes": likes,
-                "shares": rnd.randint(0, 1),
-                "comments": rnd.randint(0, 2),
-            }
+            _mention(
+                at,
+                f"bg{i:05d}",
+                f"u{rnd.randint(1, 10**6)}",
+                rnd.randint(20, 3000),
+                text,
+                rnd.randint(0, 6),
+            )
         )
     origin = START + timedelta(days=1, hours=14)
     events.append(_mention(origin, "wave-origin", "granddaughter", 4200, ORIGINAL, 0))
