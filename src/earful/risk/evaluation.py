@@ -203,7 +203,7 @@ def _window_for(
         state.max_snapshot_id = _max_snapshot_id(session)
         members = load_members(session, brand, since=now - span, now=now)
         for m in sorted(members, key=lambda m: (m.published_at, m.key)):
-            state.add(m)
+            state.add(m, seen_at=now)
         state.max_mention_id = max([state.max_mention_id, *_brand_ids(session, brand, above=0)])
         state.built_from = now - span
         cache[key] = state
@@ -221,7 +221,7 @@ def _window_for(
         load_members_by_id(session, reload, now=now), key=lambda m: (m.published_at, m.key)
     ):
         if m.mention_id in wanted or m.mention_id in state.members or m.mention_id in fresh:
-            state.add(m)
+            state.add(m, seen_at=now)
     return state
 
 

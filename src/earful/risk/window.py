@@ -61,6 +61,9 @@ class BrandWindow:
     max_snapshot_id: int = 0
     members: dict[int, Member] = field(default_factory=dict)
     last_risk: dict[int, float] = field(default_factory=dict)
+    # When each member was last stored or updated: an old post still spreading (new
+    # engagement) stays in the window, as the database's ``updated_at`` keeps it in a rebuild.
+    seen_at: dict[int, datetime] = field(default_factory=dict)
     _parent: dict[int, int] = field(default_factory=dict)
     _groups: dict[int, set[int]] = field(default_factory=dict)
     _chains: dict[object, list[tuple[datetime, int]]] = field(default_factory=dict)
@@ -116,11 +119,14 @@ class BrandWindow:
         chain.insert(pos, (at, mid))
         return [m for _, m in chain]
 
-    def add(self, member: Member) -> None:
+    def add(self, member: Member, *, seen_at: datetime | None = None) -> None:
         """Add a member, or replace a known one's engagement and sentiment (its text, and so
-        its links, stay as first seen)."""
+        its links, stay as first seen); ``seen_at``: when it was stored or updated."""
         mid = member.mention_id
         assert mid is not None
+        self.seen_at[mid] = max(
+            seen_at or member.published_at, self.seen_at.get(mid, seen_at or member.published_at)
+        )
         if mid in self.members:
             self.members[mid] = member
             return
@@ -179,13 +185,15 @@ class BrandWindow:
     # -- reading incidents ------------------------------------------------------------------
 
     def incident(self, mid: int, *, since: datetime) -> Incident:
-        """The incident of member ``mid``: its group's members published since ``since``
-        (the member itself always included), earliest first."""
+        """The incident of member ``mid``: its group's members published or updated since
+        ``since`` (the member itself always included), earliest first."""
         group = self._groups[self._find(mid)]
         members = [
             self.members[i]
             for i in group
-            if i == mid or ensure_utc(self.members[i].published_at) >= since
+            if i == mid
+            or ensure_utc(self.members[i].published_at) >= since
+            or self.seen_at.get(i, self.members[i].published_at) >= since
         ]
         members.sort(key=lambda m: (ensure_utc(m.published_at), m.key))
         return Incident(key=f"incident:{members[0].key}", members=members)

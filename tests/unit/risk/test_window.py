@@ -83,3 +83,13 @@ def test_an_engagement_update_replaces_the_member_but_keeps_its_links() -> None:
     state.add(updated)
     members = state.incident(1, since=T0).members
     assert [m.author_followers for m in members] == [None, 99]
+
+
+def test_an_old_post_with_new_engagement_stays_in_its_incident() -> None:
+    state = _window()
+    state.add(_m(1, "United Breaks Guitars: the video", 0, story_id=4), seen_at=T0)
+    state.add(_m(2, "Blog post about the guitar video", 60, story_id=4), seen_at=T0)
+    since = T0 + timedelta(hours=10)
+    assert [m.key for m in state.incident(2, since=since).members] == ["twitter:2"]
+    state.add(_m(1, "United Breaks Guitars: the video", 0, story_id=4), seen_at=since)
+    assert state.incident(2, since=since).key == "incident:twitter:1"
