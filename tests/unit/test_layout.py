@@ -100,3 +100,17 @@ def test_earful_modules_are_imported_not_looked_up() -> None:
         if "import_module(" in text and "earful" in text.split("import_module(", 1)[1][:80]:
             users.append(rel)
     assert users == []
+
+
+def test_ensure_utc_is_left_only_at_the_edges() -> None:
+    # Stored datetimes read back aware (store.types.UTCDateTime) and clocks are aware, so
+    # normalising is needed only where outside time comes in.
+    calls = [
+        f"{p.relative_to(SRC)}:{node.lineno}"
+        for p in _modules()
+        for node in ast.walk(ast.parse(p.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "ensure_utc"
+    ]
+    assert 0 < len(calls) <= MAX_ENSURE_UTC_CALLS, calls

@@ -36,6 +36,9 @@ KEYS = [
     "celery_1_worker_per_s",
     "celery_2_workers_per_s",
     "ubg_lead_hours",
+    "risk_events_per_s",
+    "risk_window_mentions",
+    "wave_10k_s",
 ]
 
 

@@ -25,19 +25,21 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from earful.clock import ensure_utc, isoformat_z
+from earful.clock import isoformat_z
 from earful.config.digest import parse_hhmm
 from earful.config.escalation import EscalationConfig, QuietHours
 from earful.config.risk import RiskConfig
 from earful.errors import EarfulError
 from earful.store.escalations import Escalation, EscalationEvent, Notification
+from earful.store.mentions import _insert
 
 if TYPE_CHECKING:  # risk scores, escalation only stores the reasons it is handed
     from earful.risk.scoring import Reason
@@ -84,7 +86,7 @@ def quiet_until(now: datetime, quiet: QuietHours | None) -> datetime | None:
     if quiet is None:
         return None
     zone = ZoneInfo(quiet.timezone)
-    local = ensure_utc(now).astimezone(zone)
+    local = now.astimezone(zone)
     start, end = parse_hhmm(quiet.start), parse_hhmm(quiet.end)
     t = local.timetz().replace(tzinfo=None)
     if start == end:
@@ -94,7 +96,7 @@ def quiet_until(now: datetime, quiet: QuietHours | None) -> datetime | None:
         return None
     end_day = local.date() if t < end else local.date() + timedelta(days=1)
     end_local = datetime.combine(end_day, end, tzinfo=zone)
-    return ensure_utc(end_local)
+    return end_local.astimezone(UTC)
 
 
 # -- opening and raising -----------------------------------------------------------------------
@@ -147,33 +149,38 @@ def enqueue_notifications(
     held = quiet_until(now, config.quiet_hours)
     if held is not None and config.quiet_hours and level >= config.quiet_hours.override_level:
         held = None
+    table = Notification.__table__  # type: ignore[attr-defined]
     rows: list[Notification] = []
     for route in config.routes_for(esc.brand, level):
         recipient = f"{route.channel}:{route.to}"
-        exists = session.exec(
-            select(Notification).where(
-                Notification.escalation_id == esc.id,
-                Notification.level == level,
-                Notification.recipient == recipient,
+        # ON CONFLICT, not read-then-insert: two workers enqueueing the same (escalation,
+        # level, recipient) at once make one row.
+        stmt = (
+            _insert(session, table)
+            .values(
+                escalation_id=esc.id,
+                level=level,
+                recipient=recipient,
+                channel=route.channel,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                next_attempt_at=held or now,
+                idempotency_key="pending",
             )
-        ).first()
-        if exists is not None:
-            continue
-        row = Notification(
-            escalation_id=esc.id,
-            level=level,
-            recipient=recipient,
-            channel=route.channel,
-            created_at=now,
-            next_attempt_at=held or now,
-            idempotency_key="pending",
+            .on_conflict_do_nothing(index_elements=["escalation_id", "level", "recipient"])
+            .returning(table.c.id)
         )
-        session.add(row)
+        new_id = session.connection().execute(stmt).scalar_one_or_none()
+        if new_id is None:
+            continue
+        row = session.get(Notification, new_id)
+        assert row is not None
         rows.append(row)
-    session.flush()
     for row in rows:
         # Stable and unique: derived from the row's own id once it has one.
         row.idempotency_key = f"earful-n{row.id}-e{esc.id}-l{level}"
+        session.add(row)
     if held is not None and rows:
         add_event(session, esc, "held", now, level=level, detail=f"quiet hours until {held}")
         # Nobody can acknowledge what they were not told: the SLA starts when quiet hours end.
@@ -202,31 +209,15 @@ def escalate(
     config: EscalationConfig,
 ) -> Decision:
     """Open, raise or suppress an escalation for ``cand`` (see the module docstring)."""
-    now = ensure_utc(now)
     level = risk_config.level_for(cand.brand, cand.risk)
     level = min(level, config.max_level())
     if level <= 0:
         return Decision("none", why="below level 1")
-    latest = session.exec(
-        select(Escalation)
-        .where(Escalation.incident_key == cand.incident_key, Escalation.brand == cand.brand)
-        .order_by(col(Escalation.opened_at).desc())
-    ).first()
+    latest = _latest(session, cand)
     if latest is not None and latest.status in ACTIVE:
-        if level <= latest.level:
-            return Decision("none", latest, latest.level, "already escalated at this level")
-        latest.level = level
-        latest.rule = cand.rule
-        latest.risk = cand.risk
-        latest.reasons = reasons_json(cand.reasons)
-        latest.level_changed_at = now
-        latest.sla_due_at = _sla_due(level, now, config) if latest.status == "open" else None
-        session.add(latest)
-        add_event(session, latest, "raised", now, level=level, detail=f"risk {cand.risk:.0f}")
-        rows = enqueue_notifications(session, latest, level, now=now, config=config)
-        return Decision("raised", latest, level, f"risk {cand.risk:.0f}", rows)
+        return _raise(session, latest, cand, level, now=now, config=config)
     if latest is not None:
-        closed = ensure_utc(latest.resolved_at or latest.dismissed_at or latest.opened_at)
+        closed = latest.resolved_at or latest.dismissed_at or latest.opened_at
         if now - closed < config.cooldown:
             return Decision("suppressed", latest, level, "incident in cooldown")
     if _opened_last_hour(session, now) >= config.max_per_hour:
@@ -247,17 +238,66 @@ def escalate(
         level_changed_at=now,
         sla_due_at=_sla_due(level, now, config),
     )
-    session.add(esc)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(esc)
+            session.flush()
+    except IntegrityError:
+        # Another worker opened this incident's escalation first (the partial unique index
+        # uq_escalation_active_incident): raise that one instead of opening a second.
+        current = _latest(session, cand)
+        if current is None or current.status not in ACTIVE:
+            raise
+        return _raise(session, current, cand, level, now=now, config=config)
     add_event(session, esc, "opened", now, level=level, detail=f"risk {cand.risk:.0f}")
     rows = enqueue_notifications(session, esc, level, now=now, config=config)
     logger.info("escalation %s opened at level %s for %s", esc.id, level, cand.brand)
     return Decision("opened", esc, level, f"risk {cand.risk:.0f}", rows)
 
 
+def _latest(session: Session, cand: Candidate) -> Escalation | None:
+    """The incident's newest escalation; an active one is locked (``FOR UPDATE`` where the
+    database has it) so concurrent raises of one escalation run one after the other."""
+    where = (Escalation.incident_key == cand.incident_key, Escalation.brand == cand.brand)
+    active = session.exec(
+        select(Escalation)
+        .where(*where, col(Escalation.status).in_(ACTIVE))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if active is not None:
+        return active
+    return session.exec(
+        select(Escalation).where(*where).order_by(col(Escalation.opened_at).desc())
+    ).first()
+
+
+def _raise(
+    session: Session,
+    esc: Escalation,
+    cand: Candidate,
+    level: int,
+    *,
+    now: datetime,
+    config: EscalationConfig,
+) -> Decision:
+    """An active escalation of the candidate's incident: raise it if ``level`` is higher."""
+    if level <= esc.level:
+        return Decision("none", esc, esc.level, "already escalated at this level")
+    esc.level = level
+    esc.rule = cand.rule
+    esc.risk = cand.risk
+    esc.reasons = reasons_json(cand.reasons)
+    esc.level_changed_at = now
+    esc.sla_due_at = _sla_due(level, now, config) if esc.status == "open" else None
+    session.add(esc)
+    add_event(session, esc, "raised", now, level=level, detail=f"risk {cand.risk:.0f}")
+    rows = enqueue_notifications(session, esc, level, now=now, config=config)
+    return Decision("raised", esc, level, f"risk {cand.risk:.0f}", rows)
+
+
 def check_sla(session: Session, *, now: datetime, config: EscalationConfig) -> list[Escalation]:
     """Raise open escalations whose SLA passed without acknowledgement; returns those raised."""
-    now = ensure_utc(now)
     due = session.exec(
         select(Escalation).where(
             Escalation.status == "open",
@@ -300,7 +340,7 @@ def acknowledge(session: Session, esc_id: int, *, now: datetime, actor: str) -> 
     if esc.status != "open":
         raise EscalationStateError(f"escalation {esc_id} is {esc.status}")
     esc.status = "acknowledged"
-    esc.acknowledged_at = ensure_utc(now)
+    esc.acknowledged_at = now
     esc.acknowledged_by = actor[:200]
     esc.sla_due_at = None
     session.add(esc)
@@ -313,9 +353,9 @@ def resolve(
 ) -> Escalation:
     esc = _active(session, esc_id)
     if esc.acknowledged_at is None:
-        esc.acknowledged_at = ensure_utc(now)
+        esc.acknowledged_at = now
         esc.acknowledged_by = actor[:200]
-    esc.resolved_at = ensure_utc(now)
+    esc.resolved_at = now
     return _close(session, esc, "resolved", now=now, actor=actor, note=note)
 
 
@@ -324,7 +364,7 @@ def dismiss(
 ) -> Escalation:
     """A false alarm: closed, and counted against its rule's precision."""
     esc = _active(session, esc_id)
-    esc.dismissed_at = ensure_utc(now)
+    esc.dismissed_at = now
     return _close(session, esc, "dismissed", now=now, actor=actor, note=note)
 
 
@@ -373,7 +413,7 @@ def durations(esc: Escalation) -> dict[str, float | None]:
     def minutes(at: datetime | None) -> float | None:
         if at is None:
             return None
-        return round((ensure_utc(at) - ensure_utc(esc.opened_at)).total_seconds() / 60, 1)
+        return round((at - esc.opened_at).total_seconds() / 60, 1)
 
     return {
         "notify_min": minutes(esc.notified_at),

@@ -17,7 +17,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from earful.clock import ensure_utc
 from earful.errors import EarfulError
 
 
@@ -70,7 +69,7 @@ def verify_token(secret: str, token: str, *, now: datetime) -> AckClaim:
         claim = AckClaim(int(body["e"]), int(body["l"]), int(body["n"]), int(body["x"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise AckLinkError("malformed link", reason="tampered") from exc
-    if ensure_utc(now).timestamp() >= claim.expires_at:
+    if now.timestamp() >= claim.expires_at:
         raise AckLinkError("link expired", reason="expired")
     return claim
 

@@ -9,7 +9,9 @@ pipeline's ``after_batch`` list, so risk is judged only on committed rows (enque
 
 from __future__ import annotations
 
+import heapq
 import logging
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,13 +22,14 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from earful.clock import Clock, ensure_utc, isoformat_z
+from earful.clock import Clock, isoformat_z
 from earful.config.models import AppConfig
 from earful.escalation.lifecycle import ACTIVE, Candidate, Decision, check_sla, escalate
 from earful.mention import Reading
-from earful.risk.incidents import Incident, Member, group_incidents, incident_input
+from earful.risk.incidents import Incident, Member, incident_input
 from earful.risk.scoring import Reason, RiskAssessment, RiskInput, assess
 from earful.risk.spikes import Post, detect_spike, hour_start
+from earful.risk.window import BrandWindow
 from earful.store.db import run_in_transaction
 from earful.store.escalations import Escalation
 from earful.store.models import EngagementSnapshot, Mention, MentionBrand
@@ -81,7 +84,7 @@ def _member(m: Mention, snaps: Sequence[EngagementSnapshot]) -> Member:
         title=m.title,
         url=m.url,
         story_id=m.story_id,
-        published_at=ensure_utc(m.published_at or m.fetched_at),
+        published_at=(m.published_at or m.fetched_at),
         compound=m.sentiment_compound,
         author_followers=m.author_followers,
         mention_id=m.id,
@@ -103,6 +106,21 @@ def load_members(session: Session, brand: str, *, since: datetime, now: datetime
             col(MentionBrand.published_at) <= now,
         )
     ).all()
+    return _members_of(session, rows, now=now)
+
+
+def load_members_by_id(session: Session, ids: Iterable[int], *, now: datetime) -> list[Member]:
+    """The given mentions, with their snapshots up to ``now``."""
+    wanted = sorted(set(ids))
+    rows: list[Mention] = []
+    for start in range(0, len(wanted), 500):
+        rows.extend(
+            session.exec(select(Mention).where(col(Mention.id).in_(wanted[start : start + 500])))
+        )
+    return _members_of(session, rows, now=now)
+
+
+def _members_of(session: Session, rows: Sequence[Mention], *, now: datetime) -> list[Member]:
     ids = [m.id for m in rows if m.id is not None]
     snaps: dict[int, list[EngagementSnapshot]] = defaultdict(list)
     for start in range(0, len(ids), 500):
@@ -135,28 +153,95 @@ def assess_member(
 
 def _active_key(session: Session, brand: str, incident: Incident) -> str:
     """Keep an incident's key stable while its story grows: reuse the key of an active
-    escalation that already covers one of its posts."""
-    ids = [m.mention_id for m in incident.members if m.mention_id is not None]
-    esc = session.exec(
+    escalation that already covers one of its posts. (A brand has few active escalations:
+    they are read and matched here, not the incident's posts sent to the database.)"""
+    ids = {m.mention_id for m in incident.members if m.mention_id is not None}
+    for esc in session.exec(
         select(Escalation)
-        .where(
-            Escalation.brand == brand,
-            col(Escalation.status).in_(ACTIVE),
-            or_(
-                col(Escalation.incident_key) == incident.key,
-                col(Escalation.mention_id).in_(ids or [-1]),
-            ),
+        .where(Escalation.brand == brand, col(Escalation.status).in_(ACTIVE))
+        .order_by(col(Escalation.opened_at), col(Escalation.id))
+    ):
+        if esc.incident_key == incident.key or esc.mention_id in ids:
+            return esc.incident_key
+    return incident.key
+
+
+_WINDOWS: weakref.WeakKeyDictionary[Engine, dict[tuple[object, ...], BrandWindow]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _window_for(
+    session: Session, brand: str, wanted: set[int], *, now: datetime, config: AppConfig
+) -> BrandWindow:
+    """The brand's window state, brought up to date with the stored rows: rebuilt when
+    missing or stale (a restart starts here), else synced with the wanted mentions, the
+    brand's mentions stored since the last sync and the snapshots taken since (so rows other
+    processes wrote are seen too)."""
+    cfg = config.risk
+    span = timedelta(hours=cfg.incident_window_h)
+    names = tuple(config.brand_names(brand))
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    cache = _WINDOWS.setdefault(engine, {})
+    key = (brand, cfg.incident_window_h, cfg.phrase_window_h, cfg.near_duplicate_jaccard, names)
+    state = cache.get(key)
+    if state is None or state.stale(now):
+        state = BrandWindow(
+            window=span,
+            phrase_window=timedelta(hours=cfg.phrase_window_h),
+            jaccard_min=cfg.near_duplicate_jaccard,
+            names=names,
         )
-        .order_by(col(Escalation.opened_at))
-    ).first()
-    return esc.incident_key if esc is not None else incident.key
+        state.max_snapshot_id = _max_snapshot_id(session)
+        members = load_members(session, brand, since=now - span, now=now)
+        for m in sorted(members, key=lambda m: (m.published_at, m.key)):
+            state.add(m, seen_at=now)
+        state.max_mention_id = max([state.max_mention_id, *_brand_ids(session, brand, above=0)])
+        state.built_from = now - span
+        cache[key] = state
+        return state
+    fresh = set(_brand_ids(session, brand, above=state.max_mention_id))
+    snap_ids = session.exec(
+        select(EngagementSnapshot.mention_id).where(
+            col(EngagementSnapshot.id) > state.max_snapshot_id
+        )
+    ).all()
+    state.max_snapshot_id = _max_snapshot_id(session)
+    changed = {int(i) for i in snap_ids if i in state.members}
+    reload = (wanted | fresh | changed) - {0}
+    for m in sorted(
+        load_members_by_id(session, reload, now=now), key=lambda m: (m.published_at, m.key)
+    ):
+        if m.mention_id in wanted or m.mention_id in state.members or m.mention_id in fresh:
+            state.add(m, seen_at=now)
+    return state
+
+
+def _max_snapshot_id(session: Session) -> int:
+    return int(session.exec(select(func.max(EngagementSnapshot.id))).one() or 0)
+
+
+def _brand_ids(session: Session, brand: str, *, above: int) -> list[int]:
+    return [
+        int(i)
+        for i in session.exec(
+            select(MentionBrand.mention_id).where(
+                col(MentionBrand.brand) == brand, col(MentionBrand.mention_id) > above
+            )
+        ).all()
+    ]
 
 
 def evaluate(
     session: Session, mention_ids: Iterable[int], *, now: datetime, config: AppConfig
 ) -> list[Evaluation]:
-    """Score the given mentions (and their incidents) of every tracked brand at ``now``."""
-    now = ensure_utc(now)
+    """Score the given mentions (and their incidents) of every tracked brand at ``now``.
+
+    Grouping comes from the brand's incremental window state (``earful.risk.window``); each
+    incident re-assesses its touched members, its root and the members that scored highest
+    before — not every member — so an event costs its incident, never the whole window.
+    """
     wanted = set(mention_ids)
     if not wanted:
         return []
@@ -168,27 +253,32 @@ def evaluate(
         )
     ).all()
     brands = sorted({b.brand for b in links if tracked is None or b.brand.lower() in tracked})
-    window = timedelta(hours=config.risk.incident_window_h)
+    since = now - timedelta(hours=config.risk.incident_window_h)
     out: list[Evaluation] = []
     for brand in brands:
-        members = load_members(session, brand, since=now - window, now=now)
-        incidents = group_incidents(
-            members,
-            window=window,
-            jaccard_min=config.risk.near_duplicate_jaccard,
-            phrase_window=timedelta(hours=config.risk.phrase_window_h),
-            names=config.brand_names(brand),
-        )
-        for incident in incidents:
-            touched = [m for m in incident.members if m.mention_id in wanted]
-            if not touched:
+        mine = {b.mention_id for b in links if b.brand == brand}
+        state = _window_for(session, brand, mine, now=now, config=config)
+        incidents: dict[str, tuple[Incident, list[Member]]] = {}
+        for mid in sorted(mine):
+            if mid not in state.members:
                 continue
+            inc = state.incident(mid, since=since)
+            incidents.setdefault(inc.key, (inc, []))[1].append(state.members[mid])
+        for incident, touched in sorted(incidents.values(), key=lambda p: p[0].first_at):
             inc_risk = (
                 assess(incident_input(incident), now, config.risk)
                 if len(incident.members) > 1
                 else None
             )
-            scored = [(m, assess_member(m, incident, now, config)) for m in incident.members]
+            best_before = heapq.nlargest(
+                3,
+                (m for m in incident.members if m.mention_id in state.last_risk),
+                key=lambda m: state.last_risk[m.mention_id or 0],
+            )
+            judged = {m.key: m for m in [*touched, incident.root(), *best_before]}
+            scored = [(m, assess_member(m, incident, now, config)) for m in judged.values()]
+            for m, r in scored:
+                state.last_risk[m.mention_id or 0] = r.risk
             best_member, best = max(scored, key=lambda p: p[1].risk)
             key = _active_key(session, brand, incident)
             if inc_risk is not None and inc_risk.risk > best.risk:
@@ -207,7 +297,7 @@ def evaluate(
                 external_id=ext,
             )
             by_id = {m.mention_id: r for m, r in scored}
-            for m in touched:
+            for m in sorted(touched, key=lambda m: (m.published_at, m.key)):
                 out.append(Evaluation(now, brand, m, by_id[m.mention_id], incident, inc_risk, cand))
     return out
 
@@ -310,13 +400,10 @@ def spike_candidates(session: Session, *, now: datetime, config: AppConfig) -> l
         ).all()
         if not rows:
             continue
-        first = min(ensure_utc(r[0]) for r in rows)
+        first = min(r[0] for r in rows)
         if (now - first).total_seconds() < cfg.min_history_days * 86400:
             continue
-        posts = [
-            Post(ensure_utc(at), src, text if ensure_utc(at) >= current else "")
-            for at, src, text in rows
-        ]
+        posts = [Post(at, src, text if at >= current else "") for at, src, text in rows]
         spike = detect_spike(posts, now=now, config=cfg, names=config.brand_names(brand.name))
         if spike is None:
             continue

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from earful.clock import ensure_utc
 from earful.mention import Reading
 from earful.risk.scoring import RiskInput
 
@@ -85,14 +84,14 @@ class Incident:
 
     @property
     def first_at(self) -> datetime:
-        return min(ensure_utc(m.published_at) for m in self.members)
+        return min(m.published_at for m in self.members)
 
     def root(self) -> Member:
         """The earliest post: where the story started."""
-        return min(self.members, key=lambda m: (ensure_utc(m.published_at), m.key))
+        return min(self.members, key=lambda m: (m.published_at, m.key))
 
     def timeline(self) -> list[Member]:
-        return sorted(self.members, key=lambda m: (ensure_utc(m.published_at), m.key))
+        return sorted(self.members, key=lambda m: (m.published_at, m.key))
 
 
 def tokens(text: str) -> list[str]:
@@ -177,10 +176,10 @@ def group_incidents(
     names: Iterable[str] = (),
 ) -> list[Incident]:
     """Group ``members`` into incidents (see the module docstring); singletons included."""
-    items = sorted(members, key=lambda m: (ensure_utc(m.published_at), m.key))
+    items = sorted(members, key=lambda m: (m.published_at, m.key))
     n = len(items)
     uf = _UnionFind(n)
-    times = [ensure_utc(m.published_at) for m in items]
+    times = [m.published_at for m in items]
 
     def close(i: int, j: int, limit: timedelta = window) -> bool:
         return abs(times[i] - times[j]) <= limit
@@ -202,22 +201,32 @@ def group_incidents(
 
     texts = [f"{m.title or ''} {m.text}" for m in items]
     sh = [shingles(t) for t in texts]
+    # Identical shingle sets (reposts, copypasta) are one class: linked along their timeline,
+    # hashed once, and only the class's first post goes into the LSH buckets — so a wave of
+    # identical posts costs linear time, not the square of its size.
+    classes: dict[frozenset[str], list[int]] = defaultdict(list)
+    for i, s in enumerate(sh):
+        if len(s) >= 2:
+            classes[frozenset(s)].append(i)
+    for idx in classes.values():
+        link_all(idx)
     rows = _NUM_PERM // _BANDS
     buckets: dict[tuple[int, tuple[int, ...]], list[int]] = defaultdict(list)
-    for i, s in enumerate(sh):
-        if len(s) < 2:
-            continue
-        sig = minhash(s)
+    for key, idx in classes.items():
+        sig = _minhash_cached(key)
         for b in range(_BANDS):
-            buckets[(b, sig[b * rows : (b + 1) * rows])].append(i)
+            buckets[(b, sig[b * rows : (b + 1) * rows])].append(idx[0])
+    spans = {idx[0]: (idx[0], idx[-1]) for idx in classes.values()}
+
+    def near(a: int, b: int) -> bool:
+        # Closest members of two classes: the spans' nearest ends (items are time-sorted).
+        (a0, a1), (b0, b1) = spans[a], spans[b]
+        return close(a1, b0) if a1 <= b0 else close(b1, a0) if b1 <= a0 else True
+
     for idx in buckets.values():
         for a_pos, a in enumerate(idx[:max_postings]):
             for b in idx[a_pos + 1 : max_postings]:
-                if (
-                    uf.find(a) != uf.find(b)
-                    and close(a, b)
-                    and jaccard(sh[a], sh[b]) >= jaccard_min
-                ):
+                if uf.find(a) != uf.find(b) and near(a, b) and jaccard(sh[a], sh[b]) >= jaccard_min:
                     uf.union(a, b)
 
     generic = frozenset(t for name in names for t in tokens(name))
@@ -259,22 +268,48 @@ def incident_input(incident: Incident) -> RiskInput:
     """
     members = incident.timeline()
     root = members[0]
-    times = sorted(
-        {ensure_utc(s.at) for m in members for s in m.snapshots}
-        | {ensure_utc(m.published_at) for m in members}
-    )
+    # One sweep over publications and snapshots in time order, keeping each member's latest
+    # reading and the running totals: O((posts + snapshots) log) instead of re-summing every
+    # member at every moment.
+    metrics = ("likes", "shares", "comments", "views")
+    events: list[tuple[datetime, int, int, Reading | None]] = []
+    for i, m in enumerate(members):
+        events.append((m.published_at, 0, i, None))
+        for snap in m.snapshots:
+            events.append((snap.at, 1, i, snap))
+    # A member's snapshots keep their order, so among equal times its first reading stays
+    # the latest (as ``max`` would pick).
+    order = sorted(range(len(events)), key=lambda k: (events[k][0], k))
+    published = [False] * len(members)
+    latest: list[Reading | None] = [None] * len(members)
+    totals = dict.fromkeys(metrics, 0)
+    posts = 0
     snaps: list[Reading] = []
-    for t in times:
-        totals = {"likes": 0, "shares": 0, "comments": 0, "views": 0, "posts": 0}
-        for m in members:
-            if ensure_utc(m.published_at) > t:
-                continue
-            totals["posts"] += 1
-            latest = [s for s in m.snapshots if ensure_utc(s.at) <= t]
-            if latest:
-                s = max(latest, key=lambda s: ensure_utc(s.at))
-                for metric in ("likes", "shares", "comments", "views"):
-                    totals[metric] += s.get(metric) or 0
+
+    def apply(reading: Reading | None, sign: int) -> None:
+        if reading is None:
+            return
+        for metric in metrics:
+            totals[metric] += sign * (reading.get(metric) or 0)
+
+    pos = 0
+    while pos < len(order):
+        t = events[order[pos]][0]
+        while pos < len(order) and events[order[pos]][0] == t:
+            _, kind, i, reading = events[order[pos]]
+            if kind == 0:
+                published[i] = True
+                posts += 1
+                apply(latest[i], 1)
+            else:
+                prev = latest[i]
+                assert reading is not None
+                if prev is None or reading.at > prev.at:
+                    if published[i]:
+                        apply(prev, -1)
+                        apply(reading, 1)
+                    latest[i] = reading
+            pos += 1
         snaps.append(
             Reading(
                 at=t,
@@ -282,12 +317,12 @@ def incident_input(incident: Incident) -> RiskInput:
                 shares=totals["shares"],
                 comments=totals["comments"],
                 views=totals["views"],
-                posts=totals["posts"],
+                posts=posts,
             )
         )
 
     def engaged(m: Member) -> int:
-        last = max(m.snapshots, key=lambda s: ensure_utc(s.at)) if m.snapshots else None
+        last = max(m.snapshots, key=lambda s: s.at) if m.snapshots else None
         return (last.views or 0) // 50 + (last.likes or 0) + (last.shares or 0) if last else 0
 
     top = sorted(members, key=engaged, reverse=True)[:3]

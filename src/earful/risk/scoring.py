@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from earful.clock import ensure_utc
 from earful.config.risk import RiskConfig
 from earful.mention import Reading
 
@@ -132,8 +131,16 @@ def compiled_lexicon(config: RiskConfig) -> list[tuple[str, float, re.Pattern[st
 
 def find_severity(text: str, config: RiskConfig) -> list[tuple[str, float, list[str]]]:
     """Severity categories found in ``text``: (category, weight, matched words as written)."""
+    return [(n, w, list(h)) for n, w, h in _find_severity(text, tuple(compiled_lexicon(config)))]
+
+
+@lru_cache(maxsize=4096)
+def _find_severity(
+    text: str, lexicon: tuple[tuple[str, float, re.Pattern[str]], ...]
+) -> list[tuple[str, float, list[str]]]:
+    # Cached: an incident's text (its first posts) is scanned again at every event.
     found = []
-    for name, weight, pattern in compiled_lexicon(config):
+    for name, weight, pattern in lexicon:
         hits = [m.group(0) for m in pattern.finditer(text)]
         if hits:
             found.append((name, weight, list(dict.fromkeys(h.lower() for h in hits))))
@@ -183,10 +190,10 @@ def _growth_detail(a: Reading | None, b: Reading, hours: float) -> str:
 
 def _curve(inp: RiskInput, config: RiskConfig) -> list[tuple[float, float, Reading | None]]:
     """(age in hours, engagement points, snapshot) from publication (0 points) on."""
-    pub = ensure_utc(inp.published_at)
+    pub = inp.published_at
     points: list[tuple[float, float, Reading | None]] = [(0.0, 0.0, None)]
-    for s in sorted(inp.snapshots, key=lambda s: ensure_utc(s.at)):
-        age = (ensure_utc(s.at) - pub).total_seconds() / 3600
+    for s in sorted(inp.snapshots, key=lambda s: s.at):
+        age = (s.at - pub).total_seconds() / 3600
         if age <= points[-1][0]:
             # A snapshot at publication time (or clock skew): keep the larger count at that age.
             if age >= 0:
@@ -239,8 +246,7 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
     """Score one mention (or one incident's aggregate) at ``now``; see the module docstring."""
     w = config.weights
     raw: list[Reason] = []
-    now = ensure_utc(now)
-    age_now = max((now - ensure_utc(inp.published_at)).total_seconds() / 3600, 0.0)
+    age_now = max((now - inp.published_at).total_seconds() / 3600, 0.0)
 
     # Severity first: it can lift the negativity of texts VADER misreads.
     base_key = inp.baseline_key or inp.source

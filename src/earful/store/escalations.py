@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from earful.store.types import utc_column
 
 STATUSES = ("open", "acknowledged", "resolved", "dismissed")
+_ACTIVE_WHERE = text("status IN ('open', 'acknowledged')")
 
 
 class Escalation(SQLModel, table=True):
@@ -25,6 +26,15 @@ class Escalation(SQLModel, table=True):
         Index("ix_escalation_brand_opened", "brand", "opened_at"),
         Index("ix_escalation_status_sla", "status", "sla_due_at"),
         Index("ix_escalation_incident", "incident_key"),
+        # The database, not a read-then-insert, keeps one active escalation per incident.
+        Index(
+            "uq_escalation_active_incident",
+            "brand",
+            "incident_key",
+            unique=True,
+            postgresql_where=_ACTIVE_WHERE,
+            sqlite_where=_ACTIVE_WHERE,
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
