@@ -29,7 +29,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         2, description="DB connections per worker process (prefork: one task at a time each)"
     )
-    secret_key: SecretStr = Field(SecretStr(DEV_SECRET), description="HMAC key for ack links")
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="HMAC key(s) for ack links, comma-separated (first signs); unset: generated "
+        "once and kept in the database",
+    )
     base_url: str = Field("http://127.0.0.1:8000", description="public URL of `earful web`")
     user_agent: str = Field(
         "Earful/0.1 (+https://github.com/earful/earful; self-hosted brand monitor)",

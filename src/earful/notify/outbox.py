@@ -34,6 +34,7 @@ from earful.config.escalation import ChannelConfig
 from earful.config.models import AppConfig
 from earful.errors import ConfigError, NotificationError, TransientNotificationError
 from earful.escalation.lifecycle import add_event
+from earful.escalation.links import signing_keys
 from earful.escalation.models import Escalation, Notification
 from earful.notify.channels.base import Sender
 from earful.notify.message import Message, build_message
@@ -160,7 +161,7 @@ def _message(
             row.level,
             config=config,
             base_url=settings.base_url,
-            secret=settings.secret_key.get_secret_value(),
+            secret=signing_keys(settings, engine)[0],
             notification=row,
             now=now,
         )
