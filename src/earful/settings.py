@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         description="User-Agent sent to every source",
     )
     http_timeout_s: float = Field(20.0, description="connect/read timeout per request")
+    http_deadline_s: float = Field(
+        60.0, description="total deadline of one request: connect, all reads and all retries"
+    )
     max_body_bytes: int = Field(10 * 1024 * 1024, description="response-size cap")
     max_retries: int = Field(3, description="retries of transient HTTP failures")
     host_min_interval_s: float = Field(1.0, description="politeness: gap between hits per host")
