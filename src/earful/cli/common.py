@@ -83,10 +83,13 @@ def print_json_lines(rows: Iterable[dict[str, Any]]) -> None:
 def print_table(
     title: str | None, columns: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> None:
-    """A table for people. Cells become ``Text`` so mention text is never read as markup."""
-    table = Table(title=title, show_lines=False)
+    """A table for people. Cells become ``Text`` so mention text is never read as markup, and
+    lose terminal control (escape sequences, BEL...) so it cannot drive the terminal."""
+    from earful.text import terminal_safe
+
+    table = Table(title=terminal_safe(title) if title else title, show_lines=False)
     for col in columns:
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        table.add_row(*(Text("" if v is None else terminal_safe(str(v))) for v in row))
     console.print(table)
