@@ -80,7 +80,10 @@ def make_sender(
 
         return EmailSender(settings)
     if not url:
-        raise ConfigError(f"channel {name!r} needs url or url_env", field="escalation.channels")
+        missing = f" ({channel.url_env} is not set)" if channel.url_env else ""
+        raise ConfigError(
+            f"channel {name!r} needs url or url_env{missing}", field="escalation.channels"
+        )
     if channel.kind == "slack":
         from earful.notify.channels.slack import SlackSender
 
@@ -92,6 +95,13 @@ def make_sender(
     from earful.notify.channels.webhook import WebhookSender
 
     secret = env.get(channel.secret_env) if channel.secret_env else None
+    if channel.secret_env and not secret:
+        # Never send unsigned because a variable is missing: the receiver would refuse (or worse,
+        # accept) every request, and nobody would know why.
+        raise ConfigError(
+            f"channel {name!r}: secret_env {channel.secret_env} is not set",
+            field="escalation.channels",
+        )
     return WebhookSender(url, client, secret=secret)
 
 
