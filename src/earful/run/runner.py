@@ -369,7 +369,7 @@ def run_once(
     """
     ctx = ctx or build_run_context(config, clock)
     own_http = http is None
-    client = http or make_client(settings)
+    client = http or make_client(settings, stop=stop)
     report = RunReport()
     try:
         now = ensure_utc(clock.now())
@@ -439,7 +439,7 @@ def run_forever(
     from earful.run.loop import Deliverer, StreamSupervisor, build_loop_context, run_pass
 
     own_http = http is None
-    client = http or make_client(settings)
+    client = http or make_client(settings, stop=stop)
     config: AppConfig | None = None
     ctx: PipelineContext | None = None
     deliver: Deliverer | None = None

@@ -145,9 +145,12 @@ class HttpClient:
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         deadline_s: float = 60.0,
+        stop: threading.Event | None = None,
     ) -> None:
         self.client = client
         self.deadline_s = deadline_s
+        # Set on shutdown (SIGTERM): requests in flight end at their next chunk or retry.
+        self.stop = stop
         self._monotonic = monotonic
         self.max_body_bytes = max_body_bytes
         self.max_retries = max_retries
@@ -221,6 +224,7 @@ class HttpClient:
         attempt = 0
         while True:
             attempt += 1
+            self._check_stop(source or url, source)
             self._gate.wait_turn(host, origin, self._sleep)
             try:
                 response = self._send_once(
@@ -242,6 +246,8 @@ class HttpClient:
                 if attempt > self.max_retries or wait is None:
                     raise
                 logger.info("%s (attempt %s), retrying in %.1fs", exc, attempt, wait)
+                if self.stop is not None and self.stop.wait(0):
+                    raise
                 self._sleep(wait)
                 continue
             self._gate.record(origin, ok=True)  # answered: not a transport failure
@@ -325,6 +331,12 @@ class HttpClient:
             response.close()
         return HttpResponse(response.status_code, str(response.url), response.headers, body)
 
+    def _check_stop(self, label: str, source: str) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise TransientSourceError(
+                f"{label}: stopped (shutting down)", source=source, reason="stopped"
+            )
+
     def _deadline_error(self, label: str, source: str) -> TransientSourceError:
         return TransientSourceError(
             f"{label}: timed out: no complete answer within the {self.deadline_s:.0f}s deadline",
@@ -357,6 +369,7 @@ class HttpClient:
                 chunks.append(chunk)
                 if self._monotonic() >= deadline:
                     raise self._deadline_error(label, source)
+                self._check_stop(label, source)
         except httpx.TimeoutException as exc:
             if self._monotonic() >= deadline:
                 raise self._deadline_error(label, source) from exc
@@ -423,6 +436,7 @@ def make_client(
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
     host_min_interval_s: float | None = None,
+    stop: threading.Event | None = None,
 ) -> HttpClient:
     """An ``HttpClient`` configured from settings; pass ``transport`` to mock the outside world."""
     client = httpx.Client(
@@ -436,6 +450,7 @@ def make_client(
         max_body_bytes=settings.max_body_bytes,
         max_retries=settings.max_retries,
         deadline_s=settings.http_deadline_s,
+        stop=stop,
         host_min_interval_s=(
             settings.host_min_interval_s if host_min_interval_s is None else host_min_interval_s
         ),

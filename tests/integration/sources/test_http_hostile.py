@@ -101,3 +101,20 @@ def test_deeply_nested_json_is_a_parse_error(base: str) -> None:
     with pytest.raises(ParseError) as err:
         _fetch(f"{base}/deep")
     assert err.value.reason == "json" and "\n" not in str(err.value)
+
+
+@pytest.mark.timeout(60)
+def test_shutdown_ends_a_request_in_flight(base: str) -> None:
+    # The deadline alone would hold this request for 50 s; setting stop (SIGTERM) ends it.
+    stop = threading.Event()
+    source = SourceConfig(name="hostile", kind="rss", url=f"{base}/trickle")
+    settings = Settings(http_deadline_s=50.0)  # type: ignore[call-arg]
+    timer = threading.Timer(0.5, stop.set)
+    timer.start()
+    with (
+        make_client(settings, host_min_interval_s=0.0, stop=stop) as client,
+        pytest.raises(TransientSourceError) as err,
+    ):
+        feed.fetch(client, source, PollState())
+    timer.join()
+    assert err.value.reason == "stopped"
