@@ -231,7 +231,9 @@ class HttpClient:
                     method, url, params, headers, json, data, source, deadline
                 )
             except TransientSourceError as exc:
-                if exc.reason != "rate_limited" and not exc.reason.startswith("http_4"):
+                if exc.reason not in ("rate_limited", "stopped") and not exc.reason.startswith(
+                    "http_4"
+                ):
                     self._gate.record(origin, ok=False)
                 wait = self._backoff(attempt, exc.retry_after)
                 if exc.reason == "deadline":
@@ -245,9 +247,9 @@ class HttpClient:
                     ) from exc
                 if attempt > self.max_retries or wait is None:
                     raise
-                logger.info("%s (attempt %s), retrying in %.1fs", exc, attempt, wait)
-                if self.stop is not None and self.stop.wait(0):
+                if self.stop is not None and self.stop.is_set():
                     raise
+                logger.info("%s (attempt %s), retrying in %.1fs", exc, attempt, wait)
                 self._sleep(wait)
                 continue
             self._gate.record(origin, ok=True)  # answered: not a transport failure
