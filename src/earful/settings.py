@@ -29,13 +29,20 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         2, description="DB connections per worker process (prefork: one task at a time each)"
     )
-    secret_key: SecretStr = Field(SecretStr(DEV_SECRET), description="HMAC key for ack links")
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="HMAC key(s) for ack links, comma-separated (first signs); unset: generated "
+        "once and kept in the database",
+    )
     base_url: str = Field("http://127.0.0.1:8000", description="public URL of `earful web`")
     user_agent: str = Field(
         "Earful/0.1 (+https://github.com/earful/earful; self-hosted brand monitor)",
         description="User-Agent sent to every source",
     )
     http_timeout_s: float = Field(20.0, description="connect/read timeout per request")
+    http_deadline_s: float = Field(
+        60.0, description="total deadline of one request: connect, all reads and all retries"
+    )
     max_body_bytes: int = Field(10 * 1024 * 1024, description="response-size cap")
     max_retries: int = Field(3, description="retries of transient HTTP failures")
     host_min_interval_s: float = Field(1.0, description="politeness: gap between hits per host")

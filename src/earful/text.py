@@ -155,3 +155,24 @@ def excerpt(value: str, limit: int = 280) -> str:
         return value
     cut = value.rfind(" ", 0, limit)
     return value[: cut if cut > limit // 2 else limit].rstrip() + "…"
+
+
+# ESC-introduced sequences first (CSI "ESC [ ... final", OSC "ESC ] ... BEL|ST", two-byte ESC x),
+# then their 8-bit C1 forms, then any lone C0/C1 control except newline and tab.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC (window title, hyperlinks), BEL or ST ended
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings
+    r"|\x1b[ -/]*[0-~]?"  # other two-byte escapes, or a lone ESC
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+    r"|\x9d[^\x07\x9c]*[\x07\x9c]?"  # 8-bit OSC
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(value: str) -> str:
+    """``value`` with terminal control removed: escape sequences (CSI, OSC incl. OSC 8 links and
+    window titles, DCS) and every other C0/C1 control character except newline and tab. Use on
+    any untrusted text printed to a terminal, so a post cannot clear the screen, retitle the
+    window, or hide a hyperlink."""
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", value))

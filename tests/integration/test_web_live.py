@@ -4,6 +4,7 @@ taken from a delivered notification."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -88,8 +89,19 @@ def test_list_and_acknowledge_from_the_notification(
     with httpx.Client(timeout=10) as client:
         page = client.get(f"{base}/")
         assert page.status_code == 200 and "&lt;b&gt;burned" in page.text
-        assert client.get(link).status_code == 200
-        assert client.get(link).status_code == 409
+        # What a mail link scanner does: GET and HEAD the link. Neither acknowledges.
+        assert client.head(link).status_code == 200
+        confirm = client.get(link)
+        assert confirm.status_code == 200 and "Acknowledge escalation" in confirm.text
+        assert confirm.headers["x-frame-options"] == "DENY"
+        with Session(sqlite_engine) as s:
+            seen = s.get(Escalation, esc_id)
+            assert seen is not None and seen.status == "open"
+        check = re.search(r'name="check" value="([0-9a-f]+)"', confirm.text)
+        assert check is not None
+        done = client.post(link, data={"check": check.group(1)})
+        assert done.status_code == 200 and "Acknowledged" in done.text
+        assert client.post(link, data={"check": check.group(1)}).status_code == 409
     with Session(sqlite_engine) as s:
         row = s.get(Escalation, esc_id)
         assert row is not None and row.status == "acknowledged"

@@ -172,3 +172,9 @@ def test_dockerfile_copies_what_the_package_needs() -> None:
         assert path in text
         assert (ROOT / path).exists()
     assert Path(ROOT / "README.md").exists()
+
+
+def test_published_ports_bind_loopback_unless_the_admin_opts_in() -> None:
+    for name, service in compose()["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("${WEB_BIND:-127.0.0.1}:"), (name, port)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from earful.config.models import AppConfig
 from earful.settings import Settings, get_settings
+from earful.text import terminal_safe
 
 console = Console()
 err_console = Console(stderr=True)
@@ -157,14 +158,19 @@ def print_table(
     *,
     wide: bool = False,
 ) -> None:
-    """A table for people. Cells become ``Text`` so mention text is never read as markup.
+    """A table for people. Cells become ``Text`` so mention text is never read as markup, and
+    lose terminal control (escape sequences, BEL...) so it cannot drive the terminal.
 
     Unless ``wide``, optional columns are left out and every cell stays on one line (long
     text ends in an ellipsis), so the table fits the terminal, 80 columns included; with
     ``wide`` every column is shown and long cells wrap."""
     cols = [c if isinstance(c, Col) else Col(c) for c in columns]
     shown = [i for i, c in enumerate(cols) if wide or not c.optional]
-    table = Table(title=title, show_lines=False, expand=not wide and any(c.flex for c in cols))
+    table = Table(
+        title=terminal_safe(title) if title else title,
+        show_lines=False,
+        expand=not wide and any(c.flex for c in cols),
+    )
     for i in shown:
         col = cols[i]
         if wide:
@@ -176,7 +182,7 @@ def print_table(
         else:
             table.add_column(col.name, overflow="ellipsis", no_wrap=True, max_width=col.max_width)
     for row in rows:
-        table.add_row(*(Text("" if row[i] is None else str(row[i])) for i in shown))
+        table.add_row(*(Text("" if row[i] is None else terminal_safe(str(row[i]))) for i in shown))
     console.print(table)
 
 

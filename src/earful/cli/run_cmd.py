@@ -182,7 +182,7 @@ def _one_pass(
     settings = st.settings()
     ctx, deliver = build_loop_context(config, settings, clock)
     try:
-        with make_client(settings) as http:
+        with make_client(settings, stop=stop) as http:
             report: RunReport = run_pass(
                 st.engine(),
                 config,

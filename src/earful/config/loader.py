@@ -47,6 +47,7 @@ REQUIRED = ("brands.yaml", "sources.yaml")
 
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^}]*\}?")
 _STR_TAG = "tag:yaml.org,2002:str"
+MAX_BUILT_NODES = 100_000  # values in one file after alias expansion
 
 Path_ = tuple[str | int, ...]
 
@@ -133,8 +134,19 @@ class _Builder:
 
     def __init__(self, loader: yaml.SafeLoader, file: str, marks: _Marks, env: Mapping[str, str]):
         self.loader, self.file, self.marks, self.env = loader, file, marks, env
+        self.budget = MAX_BUILT_NODES
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
+        # Aliases share nodes, so a few hundred bytes of nested aliases expand to billions of
+        # values (the "billion laughs"): stop at a budget no real config comes near.
+        self.budget -= 1
+        if self.budget < 0:
+            raise ConfigError(
+                f"more than {MAX_BUILT_NODES} values once aliases are expanded (an alias bomb?)",
+                file=self.file,
+                line=node.start_mark.line + 1,
+                field=render_path(path),
+            )
         if isinstance(node, yaml.MappingNode):
             explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
             self.loader.flatten_mapping(node)  # resolves "<<" merge keys (merged pairs first)

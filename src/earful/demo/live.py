@@ -14,7 +14,7 @@ sources read, showing what exists at the *simulated* time of a shared clock:
   and any path listed in ``failing`` answering 503 (a source that is down).
 
 :class:`WebhookReceiver` is the other end of the signed JSON webhook channel: it verifies
-``X-Earful-Signature`` (HMAC-SHA256) and de-duplicates on the idempotency key.
+the Standard Webhooks signature and timestamp and de-duplicates on the idempotency key.
 """
 
 from __future__ import annotations
@@ -320,11 +320,7 @@ class WebhookReceiver(LocalServer):
     """
 
     def __init__(self, secret: str, on_delivery: Callable[[Delivery], None] | None = None) -> None:
-        from earful.notify.channels.webhook import (
-            IDEMPOTENCY_HEADER,
-            SIGNATURE_HEADER,
-            verify_signature,
-        )
+        from earful.notify.channels.webhook import IDEMPOTENCY_HEADER, verify
 
         self.secret = secret
         self.deliveries: list[Delivery] = []
@@ -336,7 +332,7 @@ class WebhookReceiver(LocalServer):
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                valid = verify_signature(secret, body, self.headers.get(SIGNATURE_HEADER))
+                valid = verify(secret, body, dict(self.headers.items()))
                 key = self.headers.get(IDEMPOTENCY_HEADER) or ""
                 self.send_response(200 if valid else 401)
                 self.send_header("Content-Length", "0")

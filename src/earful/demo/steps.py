@@ -19,6 +19,7 @@ HMAC signature; each arrival is printed with its level and reasons.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import secrets
@@ -215,7 +216,7 @@ def play_live(demo: DemoContext) -> None:
     events = [e for e in [*load_scenario("ubg"), *quiet_background()] if e["_at"] < end]
     events.sort(key=lambda e: e["_at"])
     clock = SimulatedClock(PLAY_FROM)
-    secret = secrets.token_hex(16)
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     arrivals: list[Delivery] = []
     pending: list[Delivery] = []
 

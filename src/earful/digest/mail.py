@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import ssl
 from collections.abc import Mapping, Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -19,6 +18,7 @@ from email.utils import format_datetime, make_msgid
 from earful.digest.data import DigestData
 from earful.digest.render import cid_srcs, render_html, render_text
 from earful.errors import NotificationError, TransientNotificationError
+from earful.notify.channels.email import smtp_send
 from earful.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -90,12 +90,7 @@ def send_message(msg: EmailMessage, settings: Settings) -> None:
     """Deliver over SMTP with the ``EARFUL_SMTP_*`` settings; errors become NotificationError
     (transient for connection problems and 4xx replies)."""
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_user and settings.smtp_password is not None:
-                smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
-            smtp.send_message(msg)
+        smtp_send(msg, settings, timeout=30)
     except smtplib.SMTPResponseException as exc:
         err = TransientNotificationError if 400 <= exc.smtp_code < 500 else NotificationError
         raise err(f"SMTP refused the digest: {exc.smtp_code}", channel="email") from exc

@@ -7,7 +7,7 @@ deliver them.
     outbox.deliver_due                ->  claim (sending) -> Sender.send -> sent | retry | dead
 
 Channels (``escalation.channels`` in config/routes.yaml): console, file, email (SMTP, HTML +
-text), slack and teams (incoming webhooks), webhook (JSON signed with HMAC-SHA256 in
-``X-Earful-Signature``). Each sender says whether it honours an idempotency key
+text), slack and teams (incoming webhooks), webhook (JSON signed per the Standard Webhooks
+spec). Each sender says whether it honours an idempotency key
 (``Sender.idempotent``); the outbox re-sends after a crash only on those.
 """

@@ -35,6 +35,7 @@ from earful.config.escalation import ChannelConfig
 from earful.config.models import AppConfig
 from earful.errors import ConfigError, NotificationError, TransientNotificationError
 from earful.escalation.lifecycle import add_event
+from earful.escalation.links import signing_keys
 from earful.notify.channels.base import Sender
 from earful.notify.channels.console import ConsoleSender, FileSender
 from earful.notify.channels.email import EmailSender
@@ -79,13 +80,23 @@ def make_sender(
     if channel.kind == "email":
         return EmailSender(settings)
     if not url:
-        raise ConfigError(f"channel {name!r} needs url or url_env", field="escalation.channels")
+        missing = f" ({channel.url_env} is not set)" if channel.url_env else ""
+        raise ConfigError(
+            f"channel {name!r} needs url or url_env{missing}", field="escalation.channels"
+        )
     if channel.kind == "slack":
         return SlackSender(url, client)
     if channel.kind == "teams":
         return TeamsSender(url, client)
 
     secret = env.get(channel.secret_env) if channel.secret_env else None
+    if channel.secret_env and not secret:
+        # Never send unsigned because a variable is missing: the receiver would refuse (or worse,
+        # accept) every request, and nobody would know why.
+        raise ConfigError(
+            f"channel {name!r}: secret_env {channel.secret_env} is not set",
+            field="escalation.channels",
+        )
     return WebhookSender(url, client, secret=secret)
 
 
@@ -155,7 +166,7 @@ def _message(
             row.level,
             config=config,
             base_url=settings.base_url,
-            secret=settings.secret_key.get_secret_value(),
+            secret=signing_keys(settings, engine)[0],
             notification=row,
             now=now,
         )

@@ -270,7 +270,7 @@ def run_forever(
     (default: the environment); ``run_stream`` replaces ``run.stream.run_source`` (tests).
     """
     own_http = http is None
-    client = http or make_client(settings)
+    client = http or make_client(settings, stop=stop)
     config: AppConfig | None = None
     ctx: PipelineContext | None = None
     deliver: Deliverer | None = None

@@ -355,7 +355,7 @@ def run_once(
     """
     ctx = ctx or build_run_context(config, clock)
     own_http = http is None
-    client = http or make_client(settings)
+    client = http or make_client(settings, stop=stop)
     report = RunReport()
     try:
         now = clock.now()

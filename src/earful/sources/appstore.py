@@ -134,7 +134,7 @@ def _label(node: Any) -> str | None:
 def _parse_json(body: bytes, url: str | None) -> ParseResult:
     try:
         feed = json.loads(body).get("feed") or {}
-    except (ValueError, AttributeError) as exc:
+    except (ValueError, AttributeError, RecursionError) as exc:
         raise ParseError(f"{url or 'appstore'}: bad JSON: {exc}", reason="json") from exc
     if not isinstance(feed, dict):
         raise ParseError(f"{url or 'appstore'}: feed is not an object", reason="format")

@@ -68,6 +68,9 @@ class HttpResponse:
 
         try:
             return json.loads(self.body)
+        except RecursionError as exc:
+            where = self.url_for_messages
+            raise ParseError(f"{where}: JSON nested too deeply", reason="json_depth") from exc
         except ValueError as exc:
             where = self.url_for_messages
             raise ParseError(f"{where}: response is not JSON: {exc}", reason="json") from exc
@@ -100,13 +103,14 @@ class _HostGate:
         self._failures: dict[str, int] = {}
         self._open_until: dict[str, float] = {}
 
-    def wait_turn(self, host: str, sleep: Callable[[float], None]) -> None:
+    def wait_turn(self, host: str, origin: str, sleep: Callable[[float], None]) -> None:
+        """Wait for ``host``'s politeness slot; refuse while ``origin``'s breaker is open."""
         with self._lock:
             now = self._monotonic()
-            open_until = self._open_until.get(host, 0.0)
+            open_until = self._open_until.get(origin, 0.0)
             if open_until > now:
                 raise TransientSourceError(
-                    f"{host}: circuit open after repeated failures; retrying in "
+                    f"{origin}: circuit open after repeated failures; retrying in "
                     f"{open_until - now:.0f}s",
                     reason="circuit_open",
                     retry_after=open_until - now,
@@ -116,17 +120,17 @@ class _HostGate:
         if slot > now:
             sleep(slot - now)
 
-    def record(self, host: str, *, ok: bool) -> None:
+    def record(self, origin: str, *, ok: bool) -> None:
         with self._lock:
             if ok:
-                self._failures.pop(host, None)
+                self._failures.pop(origin, None)
                 return
-            count = self._failures.get(host, 0) + 1
-            self._failures[host] = count
+            count = self._failures.get(origin, 0) + 1
+            self._failures[origin] = count
             if count >= BREAKER_THRESHOLD:
-                self._open_until[host] = self._monotonic() + BREAKER_COOLDOWN_S
-                self._failures[host] = 0
-                logger.warning("circuit opened for %s after %s failures", host, count)
+                self._open_until[origin] = self._monotonic() + BREAKER_COOLDOWN_S
+                self._failures[origin] = 0
+                logger.warning("circuit opened for %s after %s failures", origin, count)
 
 
 class HttpClient:
@@ -140,8 +144,14 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        deadline_s: float = 60.0,
+        stop: threading.Event | None = None,
     ) -> None:
         self.client = client
+        self.deadline_s = deadline_s
+        # Set on shutdown (SIGTERM): requests in flight end at their next chunk or retry.
+        self.stop = stop
+        self._monotonic = monotonic
         self.max_body_bytes = max_body_bytes
         self.max_retries = max_retries
         self._sleep = sleep
@@ -199,26 +209,50 @@ class HttpClient:
         data: Mapping[str, str] | None = None,
         source: str = "",
     ) -> HttpResponse:
-        """One logical request, retried on transient failures with backoff and jitter."""
-        host = urlsplit(url).hostname or ""
+        """One logical request, retried on transient failures with backoff and jitter.
+
+        The whole of it — politeness waits, connects, every read, every retry — ends within
+        ``deadline_s``: a source that trickles one byte at a time cannot hold a poll (per-read
+        timeouts restart with every byte, so they alone never fire).
+        """
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        # The breaker is per origin (scheme, host, port): a failing feed on one port does not hide
+        # its healthy neighbours' real errors. It counts transport failures and 5xx only.
+        origin = f"{parts.scheme}://{host}:{parts.port or ''}"
+        deadline = self._monotonic() + self.deadline_s
         attempt = 0
         while True:
             attempt += 1
-            self._gate.wait_turn(host, self._sleep)
+            self._check_stop(source or url, source)
+            self._gate.wait_turn(host, origin, self._sleep)
             try:
-                response = self._send_once(method, url, params, headers, json, data, source)
+                response = self._send_once(
+                    method, url, params, headers, json, data, source, deadline
+                )
             except TransientSourceError as exc:
-                self._gate.record(host, ok=False)
+                if exc.reason not in ("rate_limited", "stopped") and not exc.reason.startswith(
+                    "http_4"
+                ):
+                    self._gate.record(origin, ok=False)
                 wait = self._backoff(attempt, exc.retry_after)
+                if exc.reason == "deadline":
+                    raise
+                if wait is not None and self._monotonic() + wait >= deadline:
+                    raise TransientSourceError(
+                        f"{source or url}: no time left for a retry within the "
+                        f"{self.deadline_s:.0f}s deadline ({exc})",
+                        source=source,
+                        reason="deadline",
+                    ) from exc
                 if attempt > self.max_retries or wait is None:
+                    raise
+                if self.stop is not None and self.stop.is_set():
                     raise
                 logger.info("%s (attempt %s), retrying in %.1fs", exc, attempt, wait)
                 self._sleep(wait)
                 continue
-            except SourceError:
-                self._gate.record(host, ok=False)
-                raise
-            self._gate.record(host, ok=True)
+            self._gate.record(origin, ok=True)  # answered: not a transport failure
             return response
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
@@ -236,15 +270,42 @@ class HttpClient:
         json: Any,
         data: Mapping[str, str] | None,
         source: str,
+        deadline: float,
     ) -> HttpResponse:
         label = source or url
         self.requests += 1
+        left = deadline - self._monotonic()
+        if left <= 0:
+            raise self._deadline_error(label, source)
         try:
             request = self.client.build_request(
                 method, url, params=params, headers=headers, json=json, data=data
             )
+            timeouts = request.extensions.get("timeout") or {}
+            request.extensions["timeout"] = {
+                k: min(v, left) if v is not None else left
+                for k, v in {
+                    **dict.fromkeys(("connect", "read", "write", "pool")),
+                    **timeouts,
+                }.items()
+            }
             response = self.client.send(request, stream=True)
+        except httpx.TooManyRedirects as exc:
+            raise SourceError(
+                f"{label}: too many redirects (a redirect loop?)",
+                source=source,
+                reason="redirect_loop",
+            ) from exc
+        except httpx.UnsupportedProtocol as exc:
+            raise SourceError(
+                f"{label}: redirected to an unsupported URL scheme ({exc}); only http(s) is "
+                "followed",
+                source=source,
+                reason="bad_redirect",
+            ) from exc
         except httpx.TimeoutException as exc:
+            if self._monotonic() >= deadline:
+                raise self._deadline_error(label, source) from exc
             raise TransientSourceError(
                 f"{label}: timed out", source=source, reason="timeout"
             ) from exc
@@ -267,12 +328,27 @@ class HttpClient:
             if response.status_code == 304:
                 return HttpResponse(304, str(response.url), response.headers, b"", True)
             self._raise_for_status(response, label, source)
-            body = self._read_capped(response, label, source)
+            body = self._read_capped(response, label, source, deadline)
         finally:
             response.close()
         return HttpResponse(response.status_code, str(response.url), response.headers, body)
 
-    def _read_capped(self, response: httpx.Response, label: str, source: str) -> bytes:
+    def _check_stop(self, label: str, source: str) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise TransientSourceError(
+                f"{label}: stopped (shutting down)", source=source, reason="stopped"
+            )
+
+    def _deadline_error(self, label: str, source: str) -> TransientSourceError:
+        return TransientSourceError(
+            f"{label}: timed out: no complete answer within the {self.deadline_s:.0f}s deadline",
+            source=source,
+            reason="deadline",
+        )
+
+    def _read_capped(
+        self, response: httpx.Response, label: str, source: str, deadline: float
+    ) -> bytes:
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise SourceError(
@@ -293,7 +369,12 @@ class HttpClient:
                         reason="too_large",
                     )
                 chunks.append(chunk)
+                if self._monotonic() >= deadline:
+                    raise self._deadline_error(label, source)
+                self._check_stop(label, source)
         except httpx.TimeoutException as exc:
+            if self._monotonic() >= deadline:
+                raise self._deadline_error(label, source) from exc
             raise TransientSourceError(
                 f"{label}: timed out reading the body", source=source, reason="timeout"
             ) from exc
@@ -356,6 +437,7 @@ def make_client(
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
     host_min_interval_s: float | None = None,
+    stop: threading.Event | None = None,
 ) -> HttpClient:
     """An ``HttpClient`` configured from settings; pass ``transport`` to mock the outside world."""
     client = httpx.Client(
@@ -368,6 +450,8 @@ def make_client(
         client,
         max_body_bytes=settings.max_body_bytes,
         max_retries=settings.max_retries,
+        deadline_s=settings.http_deadline_s,
+        stop=stop,
         host_min_interval_s=(
             settings.host_min_interval_s if host_min_interval_s is None else host_min_interval_s
         ),

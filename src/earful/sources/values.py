@@ -29,7 +29,7 @@ def load_json(body: bytes, kind: str) -> Any:
     """``body`` decoded as JSON; :class:`ParseError` naming ``kind`` when it is not JSON."""
     try:
         return json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ParseError(f"{kind}: not JSON: {exc}", source=kind, reason="json") from exc
 
 

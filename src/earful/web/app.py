@@ -4,9 +4,8 @@ Contract: :func:`create_app(settings, engine, config, clock=None)` builds the ap
 read from the environment at import time. Routes:
 
 * ``GET /`` — open escalations, newest first (mention text escaped by Jinja autoescape).
-* ``GET /ack/{token}`` — acknowledge through a signed, expiring link (see ``acklinks``):
-  200 acknowledged; 200 "already acknowledged" when someone else was first; 409 when this very
-  link was used before (a replay); 410 expired; 403 tampered; 404 unknown escalation.
+* ``GET|HEAD|POST /ack/{token}`` — signed acknowledge links; ``GET`` shows a confirm page, only
+  its ``POST`` acknowledges (``earful.web.ack``).
 * ``GET /api/escalations`` — the same list as JSON.
 * ``GET /healthz`` — liveness (the database answers).
 * ``GET /digests``, ``GET /digests/{brand}/{date}`` — the digest archive and pages
@@ -18,8 +17,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, StrictUndefined
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -28,21 +27,29 @@ from earful.clock import Clock, SystemClock
 from earful.config.models import AppConfig
 from earful.escalation.lifecycle import (
     ACTIVE,
-    EscalationStateError,
-    acknowledge,
-    add_event,
     escalation_to_dict,
     load_reasons,
     why_text,
 )
-from earful.escalation.links import AckLinkError, verify_token
+from earful.escalation.links import signing_keys
 from earful.settings import Settings
 from earful.store.db import run_in_transaction
-from earful.store.escalations import Escalation, EscalationEvent
+from earful.store.escalations import Escalation
 from earful.store.models import Mention
+from earful.web.ack import make_ack_router
 from earful.web.digests import make_digest_router
 
 logger = logging.getLogger(__name__)
+
+# On every response: no framing (clickjacking of the acknowledge form), no sniffing, no inline
+# script or third-party fetches (pages are server-rendered, styles inline).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
+    "data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 _env = Environment(autoescape=True, undefined=StrictUndefined)
 _LIST = _env.from_string(
@@ -96,7 +103,19 @@ def create_app(
 ) -> FastAPI:
     app = FastAPI(title="Earful", docs_url=None, redoc_url=None, openapi_url=None)
     clock = clock or SystemClock()
-    secret = settings.secret_key.get_secret_value()
+    keys: list[str] = []
+
+    def signing() -> list[str]:
+        if not keys:  # resolved on first use, so the app builds before the schema exists
+            keys.extend(signing_keys(settings, engine))
+        return keys
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
@@ -107,50 +126,13 @@ def create_app(
     def api_list() -> JSONResponse:
         return JSONResponse(run_in_transaction(engine, open_escalations))
 
-    @app.get("/ack/{token}", response_class=HTMLResponse)
-    def ack(token: str) -> HTMLResponse:
-        now = clock.now()
-        try:
-            claim = verify_token(secret, token, now=now)
-        except AckLinkError as exc:
-            if exc.reason == "expired":
-                return _page(410, "Link expired", "Acknowledge from the list instead.")
-            return _page(403, "Invalid link", "This link is not one Earful signed.")
-        marker = f"link:n{claim.notification_id}"
-
-        def work(session: Session) -> HTMLResponse:
-            esc = session.get(Escalation, claim.escalation_id)
-            if esc is None:
-                return _page(404, "Unknown escalation", "It may have been deleted.")
-            used = session.exec(
-                select(EscalationEvent).where(
-                    EscalationEvent.escalation_id == esc.id, EscalationEvent.detail == marker
-                )
-            ).first()
-            if used is not None:
-                return _page(409, "Link already used", f"Escalation #{esc.id} is {esc.status}.")
-            actor = f"ack link (level {claim.level})"
-            if esc.status != "open":
-                add_event(session, esc, "link_used", now, level=claim.level, detail=marker)
-                who = esc.acknowledged_by or "someone"
-                return _page(
-                    200, "Already handled", f"Escalation #{esc.id} is {esc.status} ({who})."
-                )
-            try:
-                acknowledge(session, claim.escalation_id, now=now, actor=actor)
-            except EscalationStateError as exc:
-                return _page(409, "Cannot acknowledge", str(exc))
-            add_event(session, esc, "link_used", now, level=claim.level, detail=marker)
-            return _page(200, "Acknowledged", f"Escalation #{esc.id} ({esc.brand}) is yours.")
-
-        return run_in_transaction(engine, work)
-
     @app.get("/healthz")
     def healthz() -> JSONResponse:
         """Liveness for orchestrators: the process answers and the database is reachable."""
         run_in_transaction(engine, lambda session: session.exec(select(1)).one())
         return JSONResponse({"status": "ok"})
 
+    app.include_router(make_ack_router(engine=engine, keys=signing, clock=clock))
     app.include_router(
         make_digest_router(get_engine=lambda: engine, get_config=lambda: config, clock=clock)
     )

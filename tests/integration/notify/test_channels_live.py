@@ -3,10 +3,12 @@ webhook, verifies its signature and drops repeats by idempotency key."""
 
 from __future__ import annotations
 
+import base64
 import email
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message as EmailMsg
@@ -18,10 +20,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from standardwebhooks import Webhook
+from standardwebhooks.exceptions import WebhookVerificationError
 
 from earful.clock import SimulatedClock
 from earful.config.models import AppConfig
-from earful.notify.channels.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
+from earful.errors import ConfigError, NotificationError
+from earful.notify.channels.webhook import ID_HEADER, WebhookSender
+from earful.notify.message import Message
 from earful.notify.outbox import deliver_due, senders_from_config
 from earful.risk.scoring import Reason
 from earful.settings import Settings
@@ -31,7 +37,7 @@ from tests.unit.escalation_factories import open_escalation
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
-SECRET = "hook-secret"
+SECRET = "whsec_" + base64.b64encode(b"hook-secret-of-32-bytes-........").decode()
 
 
 class Inbox:
@@ -72,8 +78,12 @@ def hook_server() -> Iterator[tuple[Receiver, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            ok = verify_signature(SECRET, body, self.headers.get(SIGNATURE_HEADER))
-            key = self.headers.get(IDEMPOTENCY_HEADER) or ""
+            try:  # the receiver uses the Standard Webhooks reference library, not Earful's code
+                Webhook(SECRET).verify(body, dict(self.headers.items()))
+                ok = True
+            except WebhookVerificationError:
+                ok = False
+            key = self.headers.get(ID_HEADER) or ""
             receiver.requests.append({"ok": ok, "key": key})
             if ok and key not in receiver.processed:
                 receiver.processed[key] = json.loads(body)
@@ -189,10 +199,44 @@ def test_webhook_with_wrong_secret_is_refused(
     )
     _seed(sqlite_engine, config)
     with httpx.Client(timeout=5) as client:
-        senders = senders_from_config(config, Settings(), client, env={"S": "wrong"})
+        senders = senders_from_config(
+            config,
+            Settings(),
+            client,
+            env={"S": "whsec_" + base64.b64encode(b"another-secret").decode()},
+        )
         report = deliver_due(
             sqlite_engine, senders, clock=SimulatedClock(T0), config=config, settings=Settings()
         )
     assert report.dead == 1 and receiver.requests == [
         {"ok": False, "key": receiver.requests[0]["key"]}
     ]
+
+
+def _hook_msg() -> Message:
+    return Message(escalation_id=1, level=1, level_name="team", brand="United", risk=62, reasons=[])
+
+
+def test_webhook_replay_outside_the_tolerance_is_refused(hook_server: tuple[Receiver, str]) -> None:
+    receiver, url = hook_server
+    with httpx.Client(timeout=5) as client:
+        WebhookSender(url, client, secret=SECRET).send(_hook_msg(), to="ops", idempotency_key="a")
+        # Signed 10 minutes ago: exactly what a captured request replayed now looks like.
+        stale = WebhookSender(url, client, secret=SECRET, wall=lambda: time.time() - 600)
+        with pytest.raises(NotificationError):
+            stale.send(_hook_msg(), to="ops", idempotency_key="b")
+    assert [r["ok"] for r in receiver.requests] == [True, False]
+    assert list(receiver.processed) == ["a"]
+
+
+def test_unset_webhook_secret_or_url_variable_is_a_config_error() -> None:
+    config = AppConfig.model_validate(
+        {
+            "escalation": {
+                "channels": {"hook": {"kind": "webhook", "url": "http://x", "secret_env": "NOPE"}},
+                "routes": [{"level": 1, "channel": "hook", "to": "ops"}],
+            }
+        }
+    )
+    with httpx.Client() as client, pytest.raises(ConfigError, match="NOPE is not set"):
+        senders_from_config(config, Settings(), client, env={})

@@ -349,3 +349,16 @@ def test_every_section_has_a_file() -> None:
     from earful.config.models import AppConfig
 
     assert set(FILES.values()) == set(AppConfig.model_fields)
+
+
+@pytest.mark.timeout(30)
+def test_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
+    # Nine levels of nine aliases: about 500 bytes, 387 million strings once expanded.
+    lines = ['x-a0: &a0 ["lol"]']
+    for i in range(1, 10):
+        lines.append(f"x-a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    bomb = "\n".join(lines) + "\n" + SOURCES
+    assert len(bomb.encode()) < 700
+    write(tmp_path, sources=bomb)
+    message = error_of(tmp_path)
+    assert "alias bomb" in message and "sources.yaml" in message

@@ -131,17 +131,36 @@ def test_world_server_shows_what_exists_at_the_simulated_time() -> None:
 
 
 def test_webhook_receiver_checks_signatures_and_drops_repeats() -> None:
+    import time
+
     import httpx
 
     from earful.demo.live import WebhookReceiver
-    from earful.notify.channels.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign
+    from earful.notify.channels.webhook import (
+        ID_HEADER,
+        IDEMPOTENCY_HEADER,
+        SIGNATURE_HEADER,
+        TIMESTAMP_HEADER,
+        sign,
+    )
 
+    secret, other = "whsec_czNjcmV0LXMzY3JldA==", "whsec_b3RoZXItb3RoZXI="
     body = b'{"level": 1}'
-    with WebhookReceiver("s3cret") as receiver, httpx.Client() as client:
-        good = {SIGNATURE_HEADER: sign("s3cret", body), IDEMPOTENCY_HEADER: "k1"}
+
+    def headers(key: str, signing: str) -> dict[str, str]:
+        stamp = int(time.time())
+        return {
+            ID_HEADER: key,
+            TIMESTAMP_HEADER: str(stamp),
+            SIGNATURE_HEADER: sign(signing, key, stamp, body),
+            IDEMPOTENCY_HEADER: key,
+        }
+
+    with WebhookReceiver(secret) as receiver, httpx.Client() as client:
+        good = headers("k1", secret)
         assert client.post(receiver.url, content=body, headers=good).status_code == 200
         assert client.post(receiver.url, content=body, headers=good).status_code == 200
-        bad = {SIGNATURE_HEADER: sign("other", body), IDEMPOTENCY_HEADER: "k2"}
+        bad = headers("k2", other)
         assert client.post(receiver.url, content=body, headers=bad).status_code == 401
     assert [d.payload for d in receiver.deliveries] == [{"level": 1}]
     assert receiver.refused == 1

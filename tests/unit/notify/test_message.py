@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from earful.notify.channels.email import build_email
-from earful.notify.channels.webhook import sign, verify_signature
+from earful.notify.channels.webhook import sign, verify
 from earful.notify.message import Message, render_html, render_slack, render_teams, render_text
 
 HOSTILE = 'United broke it <script>alert("x")</script> & **bold** <@channel>'
@@ -73,12 +73,21 @@ def test_email_has_text_and_html_parts_and_a_stable_message_id() -> None:
     assert kinds == ["text/plain", "text/html"]
 
 
-def test_webhook_signature() -> None:
+def test_webhook_signature_matches_the_standard_webhooks_library() -> None:
+    from datetime import UTC, datetime
+
+    from standardwebhooks import Webhook
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     body = b'{"a": 1}'
-    header = sign("s3cret", body)
-    assert header.startswith("sha256=") and verify_signature("s3cret", body, header)
-    assert not verify_signature("s3cret", body + b" ", header)
-    assert not verify_signature("other", body, header)
+    stamp = 1_700_000_000
+    header = sign(secret, "msg_1", stamp, body)
+    expected = Webhook(secret).sign("msg_1", datetime.fromtimestamp(stamp, UTC), body.decode())
+    assert header == expected
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(stamp), "webhook-signature": header}
+    assert verify(secret, body, headers, now=stamp + 10)
+    assert not verify(secret, body + b" ", headers, now=stamp + 10)
+    assert not verify(secret, body, headers, now=stamp + 301)  # outside the tolerance
 
 
 def test_slack_link_keeps_a_pipe_in_the_post_url_inside_the_url() -> None:

@@ -155,3 +155,26 @@ def test_not_json_error_never_shows_the_query_string() -> None:
         resp.json()
     assert "SECRET" not in str(info.value)
     assert "https://api.example.org/v3/search" in str(info.value)
+
+
+def test_breaker_is_per_origin_and_ignores_4xx() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.port == 8001:
+            return httpx.Response(502)
+        if request.url.path == "/missing":
+            return httpx.Response(404)
+        return httpx.Response(200, content=b"ok")
+
+    client = client_for(handler)
+    for _ in range(2):
+        with pytest.raises(TransientSourceError):
+            client.get("http://shared.example.org:8001/feed")
+    with pytest.raises(TransientSourceError) as info:
+        client.get("http://shared.example.org:8001/feed")
+    assert info.value.reason == "circuit_open"
+    # A neighbour on another port of the same host still answers with its own status.
+    assert client.get("http://shared.example.org:8002/feed").body == b"ok"
+    for _ in range(8):  # 404s are answers, not transport failures: the breaker stays shut
+        with pytest.raises(SourceGoneError):
+            client.get("http://shared.example.org:8002/missing")
+    assert client.get("http://shared.example.org:8002/feed").body == b"ok"

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from earful.errors import TransientNotificationError
 from earful.notify.message import Message, render_text
+from earful.text import terminal_safe
 
 
 class ConsoleSender:
@@ -20,8 +21,9 @@ class ConsoleSender:
 
     def send(self, msg: Message, *, to: str, idempotency_key: str) -> None:
         stream = self.stream or sys.stdout
-        stream.write(f"--- notification for {to} ({idempotency_key}) ---\n")
-        stream.write(render_text(msg) + "\n")
+        # Mention text is untrusted: no escape sequence or BEL of a post reaches the terminal.
+        stream.write(terminal_safe(f"--- notification for {to} ({idempotency_key}) ---") + "\n")
+        stream.write(terminal_safe(render_text(msg)) + "\n")
         stream.flush()
 
 

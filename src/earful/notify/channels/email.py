@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -25,6 +26,18 @@ def build_email(msg: Message, *, sender: str, to: str, idempotency_key: str) -> 
     return mail
 
 
+def smtp_send(mail: EmailMessage, settings: Settings, *, timeout: float) -> None:
+    """The one SMTP conversation of Earful (alerts and digests): STARTTLS, when enabled, with a
+    verifying context (certificate chain and host name), then login, then the message. Raises
+    smtplib's and socket errors; callers map them onto the error tree."""
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.smtp_user and settings.smtp_password is not None:
+            smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
+        smtp.send_message(mail)
+
+
 class EmailSender:
     channel = "email"
     idempotent = False  # SMTP servers deliver a second copy; the outbox never re-sends blindly
@@ -37,12 +50,7 @@ class EmailSender:
         s = self.settings
         mail = build_email(msg, sender=s.smtp_from, to=to, idempotency_key=idempotency_key)
         try:
-            with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=self.timeout) as smtp:
-                if s.smtp_starttls:
-                    smtp.starttls()
-                if s.smtp_user and s.smtp_password:
-                    smtp.login(s.smtp_user, s.smtp_password.get_secret_value())
-                smtp.send_message(mail)
+            smtp_send(mail, s, timeout=self.timeout)
         except smtplib.SMTPRecipientsRefused as exc:
             raise NotificationError(
                 f"recipient refused: {to}", channel="email", reason="refused"

@@ -93,7 +93,7 @@ def parse(
 def _parse_json(body: bytes, url: str | None) -> ParseResult:
     try:
         data = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ParseError(f"body looks like JSON but does not parse: {exc}", reason="json") from exc
     if not is_json_feed(data):
         raise ParseError(
