@@ -202,9 +202,6 @@ class StreamSupervisor:
         self._run_source = run_source or stream_source
         self.threads: dict[str, tuple[SourceConfig, threading.Thread, threading.Event]] = {}
 
-    def _runner(self) -> Callable[[Engine, SourceConfig, PipelineContext, threading.Event], Any]:
-        return self._run_source
-
     def sync(self, config: AppConfig, ctx: PipelineContext) -> list[str]:
         """Start threads for new streamed sources, stop those removed or changed; returns the
         names running."""
@@ -231,7 +228,7 @@ class StreamSupervisor:
 
     def _guard(self, source: SourceConfig, ctx: PipelineContext, stop: threading.Event) -> None:
         try:
-            self._runner()(self.engine, source, ctx, stop)
+            self._run_source(self.engine, source, ctx, stop)
         except Exception:
             # the supervisor restarts it on the next pass (thread no longer alive)
             logger.exception("source %s: firehose consumer crashed", source.name)
