@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, bindparam, func, or_, update
+from sqlalchemy import select as select_columns
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -75,7 +76,34 @@ def tracked_brands(config: AppConfig) -> set[str] | None:
     return {b.name.lower() for b in config.brands if b.track}
 
 
-def _member(m: Mention, snaps: Sequence[EngagementSnapshot]) -> Member:
+# Only the columns grouping and scoring read: plain rows, not ORM objects (the window syncs a
+# batch's worth of rows on every event and a whole window on a rebuild).
+_MEMBER_COLUMNS: tuple[Any, ...] = (
+    Mention.id,
+    Mention.source,
+    Mention.external_id,
+    Mention.text,
+    Mention.title,
+    Mention.url,
+    Mention.story_id,
+    Mention.published_at,
+    Mention.fetched_at,
+    Mention.sentiment_compound,
+    Mention.author_followers,
+)
+_SNAPSHOT_COLUMNS: tuple[Any, ...] = (
+    EngagementSnapshot.mention_id,
+    EngagementSnapshot.at,
+    EngagementSnapshot.likes,
+    EngagementSnapshot.shares,
+    EngagementSnapshot.comments,
+    EngagementSnapshot.views,
+    EngagementSnapshot.author_followers,
+)
+
+
+def _member(m: Any, snaps: Sequence[Reading]) -> Member:
+    """A member from a row of ``_MEMBER_COLUMNS`` (or a ``Mention``)."""
     assert m.id is not None
     return Member(
         key=f"{m.source}:{m.external_id}",
@@ -88,14 +116,14 @@ def _member(m: Mention, snaps: Sequence[EngagementSnapshot]) -> Member:
         compound=m.sentiment_compound,
         author_followers=m.author_followers,
         mention_id=m.id,
-        snapshots=[Reading.of(s) for s in snaps],
+        snapshots=snaps,
     )
 
 
 def load_members(session: Session, brand: str, *, since: datetime, now: datetime) -> list[Member]:
     """The brand's mentions published, or with engagement updates, since ``since``."""
-    rows = session.exec(
-        select(Mention)
+    rows = session.execute(
+        select_columns(*_MEMBER_COLUMNS)
         .join(MentionBrand, col(MentionBrand.mention_id) == col(Mention.id))
         .where(
             col(MentionBrand.brand) == brand,
@@ -112,31 +140,38 @@ def load_members(session: Session, brand: str, *, since: datetime, now: datetime
 def load_members_by_id(session: Session, ids: Iterable[int], *, now: datetime) -> list[Member]:
     """The given mentions, with their snapshots up to ``now``."""
     wanted = sorted(set(ids))
-    rows: list[Mention] = []
+    rows: list[Any] = []
     for start in range(0, len(wanted), 500):
         rows.extend(
-            session.exec(select(Mention).where(col(Mention.id).in_(wanted[start : start + 500])))
+            session.execute(
+                select_columns(*_MEMBER_COLUMNS).where(
+                    col(Mention.id).in_(wanted[start : start + 500])
+                )
+            ).all()
         )
     return _members_of(session, rows, now=now)
 
 
-def _members_of(session: Session, rows: Sequence[Mention], *, now: datetime) -> list[Member]:
+def _members_of(session: Session, rows: Sequence[Any], *, now: datetime) -> list[Member]:
     ids = [m.id for m in rows if m.id is not None]
-    snaps: dict[int, list[EngagementSnapshot]] = defaultdict(list)
+    snaps: dict[int, list[Reading]] = defaultdict(list)
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
-        for s in session.exec(
-            select(EngagementSnapshot).where(
-                col(EngagementSnapshot.mention_id).in_(part), col(EngagementSnapshot.at) <= now
-            )
+        for s in session.execute(
+            select_columns(*_SNAPSHOT_COLUMNS)
+            .where(col(EngagementSnapshot.mention_id).in_(part), col(EngagementSnapshot.at) <= now)
+            .order_by(col(EngagementSnapshot.id))
         ).all():
-            snaps[s.mention_id].append(s)
+            snaps[s.mention_id].append(Reading.of(s))
     return [_member(m, snaps.get(m.id or 0, [])) for m in rows]
 
 
 def assess_member(
     member: Member, incident: Incident, now: datetime, config: AppConfig
 ) -> RiskAssessment:
+    # A post's spread is the story it refers to (the incident's core), not the posts that
+    # merely resemble it.
+    in_story = any(m.mention_id == member.mention_id for m in incident.story)
     inp = RiskInput(
         source=member.source,
         text=member.text,
@@ -145,30 +180,46 @@ def assess_member(
         published_at=member.published_at,
         author_followers=member.author_followers,
         snapshots=member.snapshots,
-        spread_sources=incident.sources,
-        spread_mentions=len(incident.members),
+        spread_sources=incident.story_sources if in_story else [member.source],
+        spread_mentions=len(incident.story) if in_story else 1,
     )
     return assess(inp, now, config.risk)
 
 
-def _active_key(session: Session, brand: str, incident: Incident) -> str:
+def _active_escalations(session: Session, brand: str) -> list[tuple[str, int | None]]:
+    """(incident key, mention id) of the brand's active escalations, oldest first (a brand has
+    few: they are read once per evaluation and matched here)."""
+    return [
+        (key, mid)
+        for key, mid in session.exec(
+            select(Escalation.incident_key, Escalation.mention_id)
+            .where(Escalation.brand == brand, col(Escalation.status).in_(ACTIVE))
+            .order_by(col(Escalation.opened_at), col(Escalation.id))
+        ).all()
+    ]
+
+
+def _active_key(active: Sequence[tuple[str, int | None]], incident: Incident) -> str:
     """Keep an incident's key stable while its story grows: reuse the key of an active
-    escalation that already covers one of its posts. (A brand has few active escalations:
-    they are read and matched here, not the incident's posts sent to the database.)"""
+    escalation that already covers one of its posts."""
+    if not active:
+        return incident.key
     ids = {m.mention_id for m in incident.members if m.mention_id is not None}
-    for esc in session.exec(
-        select(Escalation)
-        .where(Escalation.brand == brand, col(Escalation.status).in_(ACTIVE))
-        .order_by(col(Escalation.opened_at), col(Escalation.id))
-    ):
-        if esc.incident_key == incident.key or esc.mention_id in ids:
-            return esc.incident_key
+    for key, mid in active:
+        if key == incident.key or mid in ids:
+            return key
     return incident.key
 
 
 _WINDOWS: weakref.WeakKeyDictionary[Engine, dict[tuple[object, ...], BrandWindow]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def forget_windows(engine: Engine) -> None:
+    """Drop this process's window states for ``engine`` (the next evaluation rebuilds them
+    from the database, as after a restart)."""
+    _WINDOWS.pop(engine, None)
 
 
 def _window_for(
@@ -258,12 +309,15 @@ def evaluate(
     for brand in brands:
         mine = {b.mention_id for b in links if b.brand == brand}
         state = _window_for(session, brand, mine, now=now, config=config)
-        incidents: dict[str, tuple[Incident, list[Member]]] = {}
+        active = _active_escalations(session, brand)
+        by_group: dict[int, list[int]] = defaultdict(list)
         for mid in sorted(mine):
-            if mid not in state.members:
-                continue
-            inc = state.incident(mid, since=since)
-            incidents.setdefault(inc.key, (inc, []))[1].append(state.members[mid])
+            if mid in state.members:
+                by_group[state.root_of(mid)].append(mid)
+        incidents: dict[str, tuple[Incident, list[Member]]] = {}
+        for mids in by_group.values():
+            inc = state.incident(mids, since=since)
+            incidents[inc.key] = (inc, [state.members[mid] for mid in mids])
         for incident, touched in sorted(incidents.values(), key=lambda p: p[0].first_at):
             inc_risk = (
                 assess(incident_input(incident), now, config.risk)
@@ -280,7 +334,7 @@ def evaluate(
             for m, r in scored:
                 state.last_risk[m.mention_id or 0] = r.risk
             best_member, best = max(scored, key=lambda p: p[1].risk)
-            key = _active_key(session, brand, incident)
+            key = _active_key(active, incident)
             if inc_risk is not None and inc_risk.risk > best.risk:
                 rep, use, rule = incident.root(), inc_risk, "incident_risk"
             else:
@@ -303,13 +357,18 @@ def evaluate(
 
 
 def store_risks(session: Session, evaluations: Sequence[Evaluation]) -> None:
-    for ev in evaluations:
-        if ev.mention.mention_id is None:
-            continue
-        row = session.get(Mention, ev.mention.mention_id)
-        if row is not None:
-            row.risk = ev.mention_risk.risk
-            session.add(row)
+    """Each evaluated mention's risk, in one executemany UPDATE."""
+    params = [
+        {"mid": ev.mention.mention_id, "risk": ev.mention_risk.risk}
+        for ev in evaluations
+        if ev.mention.mention_id is not None
+    ]
+    if params:
+        table = Mention.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("mid")).values(risk=bindparam("risk")),
+            params,
+        )
 
 
 def evaluate_and_escalate(

@@ -23,12 +23,15 @@ import itertools
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+import numpy as np
+
 from earful.mention import Reading
+from earful.risk.references import item_keys, repost_body
 from earful.risk.scoring import RiskInput
 
 logger = logging.getLogger(__name__)
@@ -75,12 +78,27 @@ class Member:
 
 @dataclass(slots=True)
 class Incident:
+    """The posts of one story. ``core``: the posts that *refer* to one item — the same URL or
+    video, reposts of one post, copies of one text — whose curve is the story's own spread;
+    the other members only resemble them (shared phrases, similar wording). Many people with
+    the same everyday problem resemble each other without referring to anything: they make
+    one incident (one escalation at most) but no crowd curve. Empty ``core``: all members."""
+
     key: str
     members: list[Member] = field(default_factory=list)
+    core: list[Member] = field(default_factory=list)
+
+    @property
+    def story(self) -> list[Member]:
+        return self.core or self.members
 
     @property
     def sources(self) -> list[str]:
         return sorted({m.source for m in self.members})
+
+    @property
+    def story_sources(self) -> list[str]:
+        return sorted({m.source for m in self.story})
 
     @property
     def first_at(self) -> datetime:
@@ -92,6 +110,11 @@ class Incident:
 
     def timeline(self) -> list[Member]:
         return sorted(self.members, key=lambda m: (m.published_at, m.key))
+
+
+def story_text(member: Member) -> str:
+    """The text grouping compares: title and text, a repost marker dropped."""
+    return f"{member.title or ''} {repost_body(member.text)}"
 
 
 def tokens(text: str) -> list[str]:
@@ -110,14 +133,20 @@ def _h64(value: str) -> int:
 
 
 _PERMS = [(_h64(f"a{i}") | 1, _h64(f"b{i}")) for i in range(_NUM_PERM)]
+_PERM_A = np.array([a for a, _ in _PERMS], dtype=np.uint64)[:, None]
+_PERM_B = np.array([b for _, b in _PERMS], dtype=np.uint64)[:, None]
 
 
 @lru_cache(maxsize=20000)
 def _minhash_cached(sh: frozenset[str]) -> tuple[int, ...]:
     if not sh:
         return tuple([_MASK] * _NUM_PERM)
-    hashes = [_h64(s) & _MASK for s in sh]
-    return tuple(min((a * h + b) & _MASK for h in hashes) for a, b in _PERMS)
+    hashes = np.fromiter((_h64(s) & _MASK for s in sh), dtype=np.uint64, count=len(sh))
+    # uint64 arithmetic wraps modulo 2**64, so its low 61 bits are those of the exact
+    # product: the signature is the one ``min((a*h + b) & MASK)`` gives in Python integers.
+    with np.errstate(over="ignore"):
+        mixed = (_PERM_A * hashes[None, :] + _PERM_B) & np.uint64(_MASK)
+    return tuple(mixed.min(axis=1).tolist())
 
 
 def minhash(sh: set[str]) -> tuple[int, ...]:
@@ -126,7 +155,7 @@ def minhash(sh: set[str]) -> tuple[int, ...]:
     return _minhash_cached(frozenset(sh))
 
 
-def jaccard(a: set[str], b: set[str]) -> float:
+def jaccard(a: Set[str], b: Set[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
@@ -196,10 +225,12 @@ def group_incidents(
             by_story[f"s{m.story_id}"].append(i)
         if m.url:
             by_story[f"u{m.url}"].append(i)
+        for item in item_keys(m.url, m.text):
+            by_story[f"k{item}"].append(i)
     for idx in by_story.values():
         link_all(idx)
 
-    texts = [f"{m.title or ''} {m.text}" for m in items]
+    texts = [story_text(m) for m in items]
     sh = [shingles(t) for t in texts]
     # Identical shingle sets (reposts, copypasta) are one class: linked along their timeline,
     # hashed once, and only the class's first post goes into the LSH buckets — so a wave of
@@ -266,7 +297,8 @@ def incident_input(incident: Incident) -> RiskInput:
     ``risk.engagement_weights.posts``, so a crowd of small posts shows up as velocity even when
     each post alone has none.
     """
-    members = incident.timeline()
+    # The story's own posts (the core): a crowd that only resembles it adds no curve.
+    members = sorted(incident.story, key=lambda m: (m.published_at, m.key))
     root = members[0]
     # One sweep over publications and snapshots in time order, keeping each member's latest
     # reading and the running totals: O((posts + snapshots) log) instead of re-summing every
@@ -336,7 +368,7 @@ def incident_input(incident: Incident) -> RiskInput:
         published_at=root.published_at,
         author_followers=followers,
         snapshots=snaps,
-        spread_sources=incident.sources,
+        spread_sources=incident.story_sources,
         spread_mentions=len(members),
         baseline_key="incident",
     )

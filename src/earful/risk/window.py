@@ -8,7 +8,7 @@ back the incident of a member as :func:`earful.risk.incidents.group_incidents` w
 
 Differences from a full regrouping, by design: a phrase posting that grows past
 ``phrase_cap`` posts stops making new links but keeps the ones it made while it was small,
-and members that leave the window keep their links until the next rebuild (every quarter
+and members that leave the window keep their links until the next rebuild (once per
 window, see ``stale``). The state is derived only from stored rows, so a restarted process
 rebuilds the same groups from the database.
 """
@@ -16,10 +16,13 @@ rebuilds the same groups from the database.
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from earful.risk.incidents import (
     _BANDS,
@@ -30,17 +33,26 @@ from earful.risk.incidents import (
     jaccard,
     key_phrases,
     shingles,
+    story_text,
     tokens,
 )
+from earful.risk.references import item_keys
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Features:
     shingles: frozenset[str]
-    bigrams: set[str]
-    trigrams: set[str]
+    bigrams: frozenset[str]
+    trigrams: frozenset[str]
+
+
+@lru_cache(maxsize=65536)
+def _features(text: str, generic: frozenset[str]) -> _Features:
+    """A text's shingles and key phrases; cached, because a rebuild adds the same texts again."""
+    bigrams, trigrams = key_phrases(text, generic)
+    return _Features(frozenset(shingles(text)), frozenset(bigrams), frozenset(trigrams))
 
 
 @dataclass(slots=True)
@@ -51,7 +63,10 @@ class BrandWindow:
     phrase_window: timedelta
     jaccard_min: float
     names: tuple[str, ...] = ()
-    max_postings: int = 500
+    # Texts at least this similar are copies of one text (core links, see ``Incident``).
+    copy_jaccard: float = 0.9
+    # Classes of one LSH bucket a new class is compared with (the most recent ones).
+    bucket_recent: int = 32
     # A phrase already shared by this many posts is the brand's everyday vocabulary (many
     # people with the same ordinary problem), not one story: it makes no more links.
     phrase_cap: int = 50
@@ -65,18 +80,27 @@ class BrandWindow:
     seen_at: dict[int, datetime] = field(default_factory=dict)
     _parent: dict[int, int] = field(default_factory=dict)
     _groups: dict[int, set[int]] = field(default_factory=dict)
+    # The reference links only (same item, repost, copy): the incident's core (see
+    # ``Incident``). Roots need no order here; sizes are kept for the largest core.
+    _sparent: dict[int, int] = field(default_factory=dict)
+    _ssize: dict[int, int] = field(default_factory=dict)
     _chains: dict[object, list[tuple[datetime, int]]] = field(default_factory=dict)
     _buckets: dict[tuple[int, tuple[int, ...]], list[int]] = field(default_factory=dict)
     _class_of: dict[int, frozenset[str]] = field(default_factory=dict)
     _bigrams: dict[str, list[int]] = field(default_factory=dict)
+    # Key phrases of titles (a video's, an article's): a post that names an item by its title
+    # refers to it, as a link would.
+    _titles: set[str] = field(default_factory=set)
     _generic: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self._generic = frozenset(t for name in self.names for t in tokens(name))
 
     def stale(self, now: datetime) -> bool:
-        """Members that left the window still link others: rebuild every quarter window."""
-        return self.built_from is None or now - self.window - self.built_from > self.window / 4
+        """Members that left the window still link others: rebuild once the oldest member is
+        a whole window outside it (a rebuild costs the window's size once per window, so each
+        event pays for about one more member's worth)."""
+        return self.built_from is None or now - self.window - self.built_from > self.window
 
     # -- union–find over mention ids -------------------------------------------------------
 
@@ -86,6 +110,22 @@ class BrandWindow:
             parent[i] = parent[parent[i]]
             i = parent[i]
         return i
+
+    def _sfind(self, i: int) -> int:
+        parent = self._sparent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def _sunion(self, a: int, b: int) -> None:
+        ra, rb = self._sfind(a), self._sfind(b)
+        if ra == rb:
+            return
+        if self._ssize[ra] < self._ssize[rb]:
+            ra, rb = rb, ra
+        self._sparent[rb] = ra
+        self._ssize[ra] += self._ssize.pop(rb)
 
     def _order(self, i: int) -> tuple[datetime, str]:
         m = self.members[i]
@@ -107,16 +147,20 @@ class BrandWindow:
 
     # -- adding members ---------------------------------------------------------------------
 
-    def _chain(self, key: object, mid: int, at: datetime, limit: timedelta) -> list[int]:
+    def _chain(
+        self, key: object, mid: int, at: datetime, limit: timedelta, *, refers: bool = False
+    ) -> None:
         """Insert ``mid`` in the time-sorted chain ``key``; link its neighbours within
-        ``limit`` (linking sorted neighbours is what the full grouping does)."""
+        ``limit`` (linking sorted neighbours is what the full grouping does); ``refers``:
+        the chain is one item or text, so the links are core links too."""
         chain = self._chains.setdefault(key, [])
         pos = bisect.bisect(chain, (at, mid))
         for near in (pos - 1, pos):
             if 0 <= near < len(chain) and abs(chain[near][0] - at) <= limit:
                 self._union(mid, chain[near][1])
+                if refers:
+                    self._sunion(mid, chain[near][1])
         chain.insert(pos, (at, mid))
-        return [m for _, m in chain]
 
     def add(self, member: Member, *, seen_at: datetime | None = None) -> None:
         """Add a member, or replace a known one's engagement and sentiment (its text, and so
@@ -133,20 +177,23 @@ class BrandWindow:
         self.max_mention_id = max(self.max_mention_id, mid)
         self._parent[mid] = mid
         self._groups[mid] = {mid}
+        self._sparent[mid] = mid
+        self._ssize[mid] = 1
         at = member.published_at
         if member.story_id is not None:
-            self._chain(f"s{member.story_id}", mid, at, self.window)
-        if member.url:
-            self._chain(f"u{member.url}", mid, at, self.window)
-        text = f"{member.title or ''} {member.text}"
-        feats = _Features(frozenset(shingles(text)), *key_phrases(text, self._generic))
+            self._chain(f"s{member.story_id}", mid, at, self.window, refers=True)
+        # Its own canonical URL is one of its items: posts of one URL are one story.
+        for item in item_keys(member.url, member.text):
+            self._chain(f"k{item}", mid, at, self.window, refers=True)
+        feats = _features(story_text(member), self._generic)
         if len(feats.shingles) >= 2:
             self._near_duplicates(mid, at, feats.shingles)
         cap = self.phrase_cap
+        named = self._title_phrases(member)
         for phrase in feats.trigrams:
             chain = self._chains.get(f"t{phrase}")
             if chain is None or len(chain) < cap:
-                self._chain(f"t{phrase}", mid, at, self.phrase_window)
+                self._chain(f"t{phrase}", mid, at, self.phrase_window, refers=phrase in named)
         shared: dict[int, int] = defaultdict(int)
         for phrase in feats.bigrams:
             posting = self._bigrams.setdefault(phrase, [])
@@ -158,41 +205,78 @@ class BrandWindow:
             if count >= 2 and abs(self.members[other].published_at - at) <= self.phrase_window:
                 self._union(mid, other)
 
+    def _title_phrases(self, member: Member) -> set[str]:
+        """The title phrases known once ``member`` is added. A phrase that has just become a
+        title's also makes core links between the posts that used it before (once: at most
+        ``phrase_cap`` of them)."""
+        if member.title:
+            for phrase in _features(member.title, self._generic).trigrams - self._titles:
+                self._titles.add(phrase)
+                chain = self._chains.get(f"t{phrase}", [])
+                for (a_at, a), (b_at, b) in itertools.pairwise(chain):
+                    if b_at - a_at <= self.phrase_window:
+                        self._sunion(a, b)
+        return self._titles
+
     def _near_duplicates(self, mid: int, at: datetime, sh: frozenset[str]) -> None:
-        """Identical texts share one class (a chain); a new class is compared by exact
-        Jaccard with the classes in its LSH buckets only."""
+        """Identical texts share one class (a chain); a new class is compared, once, by exact
+        Jaccard with the most recent classes of its LSH buckets only — a bucket of templated
+        everyday posts (thousands of look-alikes) costs ``bucket_recent`` comparisons, not its
+        size."""
         key = ("class", sh)
         known = key in self._chains
-        self._chain(key, mid, at, self.window)
+        self._chain(key, mid, at, self.window, refers=True)
         if known:
             return
         self._class_of[mid] = sh
         sig = _minhash_cached(sh)
         rows = _NUM_PERM // _BANDS
+        seen: set[int] = set()
         for b in range(_BANDS):
             bucket = self._buckets.setdefault((b, sig[b * rows : (b + 1) * rows]), [])
-            for rep in bucket[: self.max_postings]:
+            for rep in reversed(bucket[-self.bucket_recent :]):
+                if rep in seen:
+                    continue
+                seen.add(rep)
                 if self._find(rep) == self._find(mid):
                     continue
                 other = self._class_of[rep]
                 times = self._chains[("class", other)]
                 near = min(abs(times[0][0] - at), abs(times[-1][0] - at))
-                if near <= self.window and jaccard(set(sh), set(other)) >= self.jaccard_min:
-                    self._union(mid, rep)
+                if near <= self.window:
+                    similarity = jaccard(sh, other)
+                    if similarity >= self.jaccard_min:
+                        self._union(mid, rep)
+                    if similarity >= self.copy_jaccard:
+                        self._sunion(mid, rep)
             bucket.append(mid)
 
     # -- reading incidents ------------------------------------------------------------------
 
-    def incident(self, mid: int, *, since: datetime) -> Incident:
-        """The incident of member ``mid``: its group's members published or updated since
-        ``since`` (the member itself always included), earliest first."""
-        group = self._groups[self._find(mid)]
+    def root_of(self, mid: int) -> int:
+        """The group ``mid`` belongs to (its root's id): members with one root share an
+        incident."""
+        return self._find(mid)
+
+    def incident(self, mid: int | Iterable[int], *, since: datetime) -> Incident:
+        """The incident of member ``mid`` (or of several members of one group): the group's
+        members published or updated since ``since`` (the given members always included),
+        earliest first; its core is the largest set of them that refer to one item (ties:
+        the earliest)."""
+        given = {mid} if isinstance(mid, int) else set(mid)
+        group = self._groups[self._find(next(iter(given)))]
         members = [
             self.members[i]
             for i in group
-            if i == mid
+            if i in given
             or self.members[i].published_at >= since
             or self.seen_at.get(i, self.members[i].published_at) >= since
         ]
         members.sort(key=lambda m: (m.published_at, m.key))
-        return Incident(key=f"incident:{members[0].key}", members=members)
+        if len(members) == 1:
+            return Incident(key=f"incident:{members[0].key}", members=members, core=members)
+        cores: dict[int, list[Member]] = {}
+        for m in members:
+            cores.setdefault(self._sfind(m.mention_id or 0), []).append(m)
+        core = max(cores.values(), key=len)  # dicts keep order: ties go to the earliest
+        return Incident(key=f"incident:{members[0].key}", members=members, core=core)

@@ -93,3 +93,34 @@ def test_an_old_post_with_new_engagement_stays_in_its_incident() -> None:
     assert [m.key for m in state.incident(2, since=since).members] == ["twitter:2"]
     state.add(_m(1, "United Breaks Guitars: the video", 0, story_id=4), seen_at=since)
     assert state.incident(2, since=since).key == "incident:twitter:1"
+
+
+def test_a_crowd_with_the_same_everyday_problem_has_no_story_core() -> None:
+    # Different people, same ordinary problem: they resemble each other (one incident), but
+    # none refers to another post, so the story's own spread is one post, not the crowd.
+    state = _window()
+    cities = ["Denver", "Boston", "Newark", "Houston", "Miami", "Dallas", "Seattle"]
+    for i, city in enumerate(cities, start=1):
+        state.add(_m(i, f"United lost my checked bag again, on hold about the bag in {city}", i))
+    incident = state.incident(len(cities), since=T0)
+    assert len(incident.members) == len(cities)
+    assert len(incident.story) == 1
+
+
+def test_reposts_and_links_to_one_video_make_its_core() -> None:
+    state = _window()
+    state.add(_m(1, "United Breaks Guitars https://youtu.be/5YGc4zOqozo", 0))
+    state.add(_m(2, "RT @fan: United Breaks Guitars https://youtu.be/5YGc4zOqozo", 1))
+    state.add(_m(3, "you have to see https://www.youtube.com/watch?v=5YGc4zOqozo", 2))
+    state.add(_m(4, "United Airlines lost my bag in Denver again", 3))
+    incident = state.incident(3, since=T0)
+    assert sorted(m.mention_id or 0 for m in incident.story) == [1, 2, 3]
+
+
+def test_posts_naming_a_video_by_its_title_join_its_core() -> None:
+    state = _window()
+    state.add(_m(2, "Just watched United Breaks Guitars, never checking a guitar again", 2))
+    state.add(_m(1, "In 2008 my guitar was broken", 0, title="United Breaks Guitars"))
+    state.add(_m(3, "United Breaks Guitars is the best complaint ever", 3))
+    incident = state.incident(1, since=T0)
+    assert sorted(m.mention_id or 0 for m in incident.story) == [1, 2, 3]
