@@ -11,7 +11,7 @@ BENCHES: list[Bench] = [
     Bench("ingest", ("ingest_per_s", "vader_alone_per_s", "ingest_ratio"), figures.ingest),
     Bench(
         "risk",
-        ("risk_events_per_s", "risk_window_mentions", "wave_10k_s"),
+        ("risk_events_per_s", "risk_window_mentions", "risk_rebuild_s", "wave_10k_s"),
         risk.risk_throughput,
     ),
     Bench("repoll", ("repoll_body_bytes",), figures.repoll),

@@ -38,6 +38,7 @@ KEYS = [
     "ubg_lead_hours",
     "risk_events_per_s",
     "risk_window_mentions",
+    "risk_rebuild_s",
     "wave_10k_s",
 ]
 
