@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, func, or_, update
@@ -211,6 +212,10 @@ def _active_key(active: Sequence[tuple[str, int | None]], incident: Incident) ->
     return incident.key
 
 
+# How stale an incident's aggregate assessment may get between two of its posts (see
+# ``BrandWindow.cached``).
+_REASSESS_STEP = timedelta(minutes=2)
+
 _WINDOWS: weakref.WeakKeyDictionary[Engine, dict[tuple[object, ...], BrandWindow]] = (
     weakref.WeakKeyDictionary()
 )
@@ -284,6 +289,10 @@ def _brand_ids(session: Session, brand: str, *, above: int) -> list[int]:
     ]
 
 
+def _incident_risk(incident: Incident, now: datetime, config: AppConfig) -> RiskAssessment:
+    return assess(incident_input(incident), now, config.risk)
+
+
 def evaluate(
     session: Session, mention_ids: Iterable[int], *, now: datetime, config: AppConfig
 ) -> list[Evaluation]:
@@ -320,7 +329,12 @@ def evaluate(
             incidents[inc.key] = (inc, [state.members[mid] for mid in mids])
         for incident, touched in sorted(incidents.values(), key=lambda p: p[0].first_at):
             inc_risk = (
-                assess(incident_input(incident), now, config.risk)
+                state.cached(
+                    incident,
+                    now,
+                    partial(_incident_risk, incident, now, config),
+                    step=_REASSESS_STEP,
+                )
                 if len(incident.members) > 1
                 else None
             )

@@ -19,10 +19,11 @@ import bisect
 import itertools
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import TypeVar
 
 from earful.risk.incidents import (
     _BANDS,
@@ -39,6 +40,7 @@ from earful.risk.incidents import (
 from earful.risk.references import item_keys
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,10 @@ class BrandWindow:
     # Key phrases of titles (a video's, an article's): a post that names an item by its title
     # refers to it, as a link would.
     _titles: set[str] = field(default_factory=set)
+    # incident key -> (what it was computed on, the incident's assessment): see ``cached``.
+    _assessed: dict[str, tuple[tuple[str, int, int, datetime], object]] = field(
+        default_factory=dict
+    )
     _generic: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
@@ -252,6 +258,32 @@ class BrandWindow:
             bucket.append(mid)
 
     # -- reading incidents ------------------------------------------------------------------
+
+    def cached(
+        self, incident: Incident, now: datetime, compute: Callable[[], T], *, step: timedelta
+    ) -> T:
+        """The incident's assessment, recomputed only when its story grew by a twentieth (or
+        changed core), got new engagement readings, or aged by a twentieth (at least
+        ``step``): a wave of thousands of reposts, or a crowd of everyday posts trickling in
+        for days, costs a few hundred aggregate curves, not one per post (each costs the
+        story's size). Scores move with the logarithm of age, so what a page says is never
+        staler than a twentieth of the story's age or of its posts."""
+        story = incident.story
+        # Readings after each post's first (taken when it was stored: that one is growth).
+        readings = sum(max(len(m.snapshots) - 1, 0) for m in story)
+        known = self._assessed.get(incident.key)
+        if known is not None:
+            (root, size, seen, then), value = known
+            if (
+                root == story[0].key
+                and len(story) <= size + size // 20
+                and readings == seen
+                and then <= now <= then + max(step, (then - incident.first_at) / 20)
+            ):
+                return value  # type: ignore[return-value]
+        value = compute()
+        self._assessed[incident.key] = ((story[0].key, len(story), readings, now), value)
+        return value
 
     def root_of(self, mid: int) -> int:
         """The group ``mid`` belongs to (its root's id): members with one root share an

@@ -124,3 +124,36 @@ def test_posts_naming_a_video_by_its_title_join_its_core() -> None:
     state.add(_m(3, "United Breaks Guitars is the best complaint ever", 3))
     incident = state.incident(1, since=T0)
     assert sorted(m.mention_id or 0 for m in incident.story) == [1, 2, 3]
+
+
+def test_an_incident_assessment_is_reused_until_its_story_grows_ages_or_gets_readings() -> None:
+    from earful.mention import Reading
+
+    state = _window()
+    text = "United staff left my grandmother's wheelchair on the jet bridge for three hours"
+    state.add(_m(1, text, 0))
+    for i in range(2, 42):
+        state.add(_m(i, f"RT @granddaughter: {text}", i / 100))
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    step = timedelta(minutes=2)
+    at = T0 + timedelta(hours=1)
+    assert state.cached(state.incident(41, since=T0), at, compute, step=step) == 1
+    # One more repost (under a twentieth more posts), a minute later: the same assessment.
+    state.add(_m(42, f"RT @granddaughter: {text}", 0.5))
+    assert state.cached(state.incident(42, since=T0), at + step / 2, compute, step=step) == 1
+    # New engagement on a post already in the story: computed again.
+    reading = Reading(at=at, likes=500)
+    state.add(_m(1, text, 0, snapshots=[reading, reading]))
+    assert state.cached(state.incident(1, since=T0), at + step / 2, compute, step=step) == 2
+    # Aged by more than a twentieth of the story's age (one hour): computed again.
+    later = at + timedelta(minutes=6)
+    assert state.cached(state.incident(1, since=T0), later, compute, step=step) == 3
+    # A tenth more posts: computed again.
+    for i in range(43, 48):
+        state.add(_m(i, f"RT @granddaughter: {text}", 0.6))
+    assert state.cached(state.incident(47, since=T0), later, compute, step=step) == 4
