@@ -28,6 +28,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from earful.clock import Clock, SystemClock
 from earful.errors import TransientSourceError
@@ -138,8 +140,14 @@ class RedisLimits:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: object) -> RedisLimits:
+        # Two quick retries, then the poll fails transiently: never minutes of backoff inside
+        # a poll while Redis restarts.
         client = redis.Redis.from_url(
-            url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
+            url,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), 2),
         )
         return cls(client, **kwargs)  # type: ignore[arg-type]
 
