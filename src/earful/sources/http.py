@@ -127,13 +127,15 @@ class _Inflater:
 
     def __init__(self, encoding: str, label: str, source: str) -> None:
         self.label, self.source = label, source
+        self._started = False
+        self._raw_fallback = False  # deflate: some servers send raw deflate, not zlib-wrapped
         coding = encoding.strip().lower()
         if coding in ("", "identity"):
             self._z: Any = None
         elif coding in ("gzip", "x-gzip"):
             self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
         elif coding == "deflate":
-            self._z = zlib.decompressobj()  # zlib-wrapped; raw deflate is tried on failure
+            self._z = zlib.decompressobj()
             self._raw_fallback = True
         else:
             raise SourceError(
@@ -141,7 +143,6 @@ class _Inflater:
                 source=source,
                 reason="bad_encoding",
             )
-        self._started = False
 
     def feed(self, data: bytes, room: int) -> Iterator[bytes]:
         """Decoded pieces of ``data``, never more than ``room + 1`` bytes in all (one byte past
@@ -153,7 +154,7 @@ class _Inflater:
             try:
                 out = self._z.decompress(data, min(_INFLATE_STEP, room + 1))
             except zlib.error as exc:
-                if not self._started and getattr(self, "_raw_fallback", False):
+                if not self._started and self._raw_fallback:
                     self._raw_fallback = False
                     self._z = zlib.decompressobj(-zlib.MAX_WBITS)
                     continue
