@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     config: Path = Field(Path("config"), description="directory of the admin YAML config")
     db_url: str = Field("sqlite:///earful.db", description="SQLAlchemy URL of the store")
     broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker (Redis)")
+    limits_url: str | None = Field(
+        None,
+        description="Redis holding the quotas, politeness gaps and breakers shared by the "
+        "Celery workers; unset: the broker URL (`earful run` keeps them in its own process)",
+    )
     result_backend: str | None = Field(None, description="Celery result backend, only if needed")
     visibility_timeout_s: int = Field(
         3600, description="seconds before a task of a dead worker is handed to another"

@@ -229,7 +229,6 @@ def _mention(engine: Engine, external_id: str) -> Mention:
 
 @respx.mock
 def test_refresh_twice_records_growing_counts(sqlite_engine: Engine, client: HttpClient) -> None:
-    youtube._quotas.clear()
     _seed(sqlite_engine)
     routes = _serve(Counts)
     clock = SimulatedClock(T0 + MIN)
@@ -274,7 +273,6 @@ def test_refresh_twice_records_growing_counts(sqlite_engine: Engine, client: Htt
 
 @respx.mock
 def test_failures_delay_and_old_mentions_stop(sqlite_engine: Engine, client: HttpClient) -> None:
-    youtube._quotas.clear()
     _seed(sqlite_engine)
     respx.get(f"{bluesky.PUBLIC_APPVIEW}/xrpc/app.bsky.feed.getPosts").mock(
         return_value=httpx.Response(503)

@@ -50,6 +50,7 @@ from earful.risk.evaluation import evaluate_and_escalate, run_sla_checks
 from earful.run import runner
 from earful.settings import Settings
 from earful.sources.http import HttpClient, make_client
+from earful.sources.limits import make_limits
 from earful.store import repository
 from earful.store.db import make_engine, run_in_transaction
 from earful.store.models import SourceState
@@ -185,12 +186,14 @@ def create_runtime(
     clock: Clock | None = None,
     risk_enqueuer: Callable[[list[int]], None] | None = None,
 ) -> Runtime:
-    """A runtime with a connection pool sized for one worker process."""
+    """A runtime with a connection pool sized for one worker process, and the quotas,
+    politeness gaps and breakers every worker shares (in Redis: ``limits_url`` or the
+    broker)."""
     engine = make_engine(settings.db_url, pool_size=max(1, settings.db_pool_size))
     return Runtime(
         settings=settings,
         engine=engine,
-        http=make_client(settings),
+        http=make_client(settings, limits=make_limits(settings, distributed=True)),
         clock=clock or SystemClock(),
         risk_enqueuer=risk_enqueuer,
     )

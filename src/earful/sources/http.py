@@ -1,10 +1,12 @@
 """The only place Earful talks HTTP to sources.
 
 ``HttpClient`` wraps an injected ``httpx.Client`` (tests pass ``httpx.MockTransport`` or respx)
-and adds what every connector needs: a descriptive User-Agent, timeouts, a response-size cap,
+and adds what every connector needs: a descriptive User-Agent, timeouts, a response-size cap
+(checked as the body is decompressed, chunk by chunk, so a gzip bomb stops at the cap),
 conditional GET, retries with exponential backoff and jitter on timeouts/5xx/429 (honouring
-Retry-After), per-host politeness, a per-host circuit breaker, and one mapping of transport and
-status errors onto the Earful error tree.
+Retry-After), per-host politeness and a per-origin circuit breaker (both kept by the injected
+:class:`~earful.sources.limits.Limits`: this process's, or Redis shared by all workers), and one
+mapping of transport and status errors onto the Earful error tree.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,15 +32,19 @@ from earful.errors import (
     TransientSourceError,
 )
 from earful.settings import Settings
-from earful.sources.limits import read_rate_limit
+from earful.sources.limits import Limits, LocalLimits, read_rate_limit
 
 logger = logging.getLogger(__name__)
 
 # A Retry-After longer than this is not slept through inside a poll: the error carries it and
 # the scheduler moves the source's next poll instead of blocking a worker.
 MAX_INLINE_WAIT_S = 30.0
-BREAKER_THRESHOLD = 5
-BREAKER_COOLDOWN_S = 300.0
+# Decompressed bytes produced per step: memory stays near the cap even for a 1000:1 body.
+_INFLATE_STEP = 64 * 1024
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# What an origin's breaker counts: no answer at all, or a 5xx. A 4xx, a 429 or a body that
+# does not parse is the origin answering.
+_TRANSPORT_FAILURES = frozenset({"timeout", "connect", "network", "deadline"})
 
 
 @dataclass(slots=True)
@@ -92,45 +99,82 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-class _HostGate:
-    """Per-host politeness gap and circuit breaker, shared by all threads of one client."""
+def origin_of(url: str) -> tuple[str, str]:
+    """(host, origin) of ``url``: politeness is per host, the breaker per scheme://host:port
+    (the scheme's default port when none is given)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # a port out of range: httpx refuses the URL itself
+        port = None
+    return host, f"{parts.scheme}://{host}:{port or ''}"
 
-    def __init__(self, min_interval_s: float, monotonic: Callable[[], float]) -> None:
-        self.min_interval_s = min_interval_s
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._next_slot: dict[str, float] = {}
-        self._failures: dict[str, int] = {}
-        self._open_until: dict[str, float] = {}
 
-    def wait_turn(self, host: str, origin: str, sleep: Callable[[float], None]) -> None:
-        """Wait for ``host``'s politeness slot; refuse while ``origin``'s breaker is open."""
-        with self._lock:
-            now = self._monotonic()
-            open_until = self._open_until.get(origin, 0.0)
-            if open_until > now:
-                raise TransientSourceError(
-                    f"{origin}: circuit open after repeated failures; retrying in "
-                    f"{open_until - now:.0f}s",
-                    reason="circuit_open",
-                    retry_after=open_until - now,
-                )
-            slot = max(now, self._next_slot.get(host, 0.0))
-            self._next_slot[host] = slot + self.min_interval_s
-        if slot > now:
-            sleep(slot - now)
+def counts_against_breaker(exc: SourceError) -> bool | None:
+    """True: a failure the breaker counts (transport, 5xx); False: the origin answered;
+    None: says nothing about the origin (a shutdown, an unsupported redirect)."""
+    reason = exc.reason
+    if reason in _TRANSPORT_FAILURES or (reason.startswith("http_5") and len(reason) == 8):
+        return True
+    if reason.startswith("http_") or reason in ("rate_limited", "too_large"):
+        return False
+    return None
 
-    def record(self, origin: str, *, ok: bool) -> None:
-        with self._lock:
-            if ok:
-                self._failures.pop(origin, None)
-                return
-            count = self._failures.get(origin, 0) + 1
-            self._failures[origin] = count
-            if count >= BREAKER_THRESHOLD:
-                self._open_until[origin] = self._monotonic() + BREAKER_COOLDOWN_S
-                self._failures[origin] = 0
-                logger.warning("circuit opened for %s after %s failures", origin, count)
+
+class _Inflater:
+    """Undoes one Content-Encoding (identity, gzip, deflate) with the output bounded per step."""
+
+    def __init__(self, encoding: str, label: str, source: str) -> None:
+        self.label, self.source = label, source
+        self._started = False
+        self._raw_fallback = False  # deflate: some servers send raw deflate, not zlib-wrapped
+        coding = encoding.strip().lower()
+        if coding in ("", "identity"):
+            self._z: Any = None
+        elif coding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif coding == "deflate":
+            self._z = zlib.decompressobj()
+            self._raw_fallback = True
+        else:
+            raise SourceError(
+                f"{label}: unsupported Content-Encoding {encoding[:40]!r}",
+                source=source,
+                reason="bad_encoding",
+            )
+
+    def feed(self, data: bytes, room: int) -> Iterator[bytes]:
+        """Decoded pieces of ``data``, never more than ``room + 1`` bytes in all (one byte past
+        the cap is enough to know it is exceeded)."""
+        if self._z is None:
+            yield data
+            return
+        while data and not self._z.eof and room >= 0:
+            try:
+                out = self._z.decompress(data, min(_INFLATE_STEP, room + 1))
+            except zlib.error as exc:
+                if not self._started and self._raw_fallback:
+                    self._raw_fallback = False
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise SourceError(
+                    f"{self.label}: body does not decompress: {exc}",
+                    source=self.source,
+                    reason="bad_encoding",
+                ) from exc
+            self._started = True
+            room -= len(out)
+            data = self._z.unconsumed_tail
+            if out:
+                yield out
+
+    @property
+    def compressed(self) -> bool:
+        return self._z is not None
+
+    def flush(self) -> bytes:
+        return b"" if self._z is None else bytes(self._z.flush())
 
 
 class HttpClient:
@@ -146,8 +190,12 @@ class HttpClient:
         wall: Callable[[], float] = time.time,
         deadline_s: float = 60.0,
         stop: threading.Event | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.client = client
+        # Quotas, politeness and breakers: this process's own unless shared ones are given.
+        self.limits: Limits = limits or LocalLimits(monotonic=monotonic)
+        self.host_min_interval_s = host_min_interval_s
         self.deadline_s = deadline_s
         # Set on shutdown (SIGTERM): requests in flight end at their next chunk or retry.
         self.stop = stop
@@ -156,12 +204,12 @@ class HttpClient:
         self.max_retries = max_retries
         self._sleep = sleep
         self._wall = wall
-        self._gate = _HostGate(host_min_interval_s, monotonic)
         self.bytes_received = 0
         self.requests = 0
 
     def close(self) -> None:
         self.client.close()
+        self.limits.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -215,26 +263,25 @@ class HttpClient:
         ``deadline_s``: a source that trickles one byte at a time cannot hold a poll (per-read
         timeouts restart with every byte, so they alone never fire).
         """
-        parts = urlsplit(url)
-        host = parts.hostname or ""
         # The breaker is per origin (scheme, host, port): a failing feed on one port does not hide
         # its healthy neighbours' real errors. It counts transport failures and 5xx only.
-        origin = f"{parts.scheme}://{host}:{parts.port or ''}"
+        host, origin = origin_of(url)
         deadline = self._monotonic() + self.deadline_s
         attempt = 0
         while True:
             attempt += 1
             self._check_stop(source or url, source)
-            self._gate.wait_turn(host, origin, self._sleep)
+            self._wait_turn(host, origin, source or url, source)
             try:
                 response = self._send_once(
                     method, url, params, headers, json, data, source, deadline
                 )
-            except TransientSourceError as exc:
-                if exc.reason not in ("rate_limited", "stopped") and not exc.reason.startswith(
-                    "http_4"
-                ):
-                    self._gate.record(origin, ok=False)
+            except SourceError as exc:
+                counted = counts_against_breaker(exc)
+                if counted is not None:
+                    self.limits.record(origin, ok=not counted)
+                if not isinstance(exc, TransientSourceError):
+                    raise
                 wait = self._backoff(attempt, exc.retry_after)
                 if exc.reason == "deadline":
                     raise
@@ -252,8 +299,24 @@ class HttpClient:
                 logger.info("%s (attempt %s), retrying in %.1fs", exc, attempt, wait)
                 self._sleep(wait)
                 continue
-            self._gate.record(origin, ok=True)  # answered: not a transport failure
+            self.limits.record(origin, ok=True)  # answered: not a transport failure
             return response
+
+    def _wait_turn(self, host: str, origin: str, label: str, source: str) -> None:
+        """Refuse while ``origin``'s breaker is open; else wait for ``host``'s politeness slot."""
+        open_for = self.limits.breaker_wait(origin)
+        if open_for > 0:
+            raise TransientSourceError(
+                f"{origin}: circuit open after repeated failures; retrying in {open_for:.0f}s",
+                source=source,
+                reason="circuit_open",
+                retry_after=open_for,
+            )
+        if self.host_min_interval_s > 0:
+            wait = self.limits.reserve_slot(host, self.host_min_interval_s)
+            if wait > 0:
+                logger.debug("%s: waiting %.2fs for %s's politeness slot", label, wait, host)
+                self._sleep(wait)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
         if retry_after is not None:
@@ -358,20 +421,34 @@ class HttpClient:
             )
         chunks: list[bytes] = []
         size = 0
+        # A response built in memory (a MockTransport's) arrives read and decoded already.
+        in_memory = response.is_stream_consumed
+        coding = "" if in_memory else response.headers.get("content-encoding", "")
+        inflater = _Inflater(coding, label, source)
+
+        def keep(piece: bytes) -> None:
+            nonlocal size
+            size += len(piece)
+            self.bytes_received += len(piece)
+            if size > self.max_body_bytes:
+                raise SourceError(
+                    f"{label}: body exceeds the {self.max_body_bytes}-byte cap"
+                    + (" once decompressed" if inflater.compressed else ""),
+                    source=source,
+                    reason="too_large",
+                )
+            chunks.append(piece)
+
         try:
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                self.bytes_received += len(chunk)
-                if size > self.max_body_bytes:
-                    raise SourceError(
-                        f"{label}: body exceeds the {self.max_body_bytes}-byte cap",
-                        source=source,
-                        reason="too_large",
-                    )
-                chunks.append(chunk)
+            # Raw bytes, decompressed here a bounded step at a time: httpx's own decoder
+            # inflates a whole network chunk at once (64 KiB of gzip can be 64 MiB).
+            for raw in response.iter_bytes() if in_memory else response.iter_raw():
+                for piece in inflater.feed(raw, self.max_body_bytes - size):
+                    keep(piece)
                 if self._monotonic() >= deadline:
                     raise self._deadline_error(label, source)
                 self._check_stop(label, source)
+            keep(inflater.flush())
         except httpx.TimeoutException as exc:
             if self._monotonic() >= deadline:
                 raise self._deadline_error(label, source) from exc
@@ -438,8 +515,11 @@ def make_client(
     sleep: Callable[[float], None] = time.sleep,
     host_min_interval_s: float | None = None,
     stop: threading.Event | None = None,
+    limits: Limits | None = None,
 ) -> HttpClient:
-    """An ``HttpClient`` configured from settings; pass ``transport`` to mock the outside world."""
+    """An ``HttpClient`` configured from settings; pass ``transport`` to mock the outside world
+    and ``limits`` to share quotas, politeness and breakers (default: this process's own).
+    The client owns ``limits`` and closes them with itself."""
     client = httpx.Client(
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         timeout=httpx.Timeout(settings.http_timeout_s, connect=min(10.0, settings.http_timeout_s)),
@@ -452,6 +532,7 @@ def make_client(
         max_retries=settings.max_retries,
         deadline_s=settings.http_deadline_s,
         stop=stop,
+        limits=limits,
         host_min_interval_s=(
             settings.host_min_interval_s if host_min_interval_s is None else host_min_interval_s
         ),

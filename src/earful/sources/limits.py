@@ -1,5 +1,11 @@
-"""Quotas and rate-limit signals shared by connectors.
+"""Quotas, politeness gaps, circuit breakers and rate-limit signals shared by connectors.
 
+* :class:`Limits` — what every HTTP request and quota-spending connector consults: daily quotas
+  (:class:`Quota`), the politeness slot of a host, and the circuit breaker of an origin. Two
+  backends: :class:`LocalLimits` (this process; ``earful run`` and ``sources test``) and
+  :class:`earful.sources.redis_limits.RedisLimits` (one Redis shared by every Celery worker, so
+  N workers spend one quota and hit a host as often as one). :func:`make_limits` picks one from
+  the settings; the caller passes it into ``make_client`` — there is no process-wide instance.
 * :class:`DailyQuota` — a thread-safe budget of API units per day (YouTube's 10,000 units,
   Stack Exchange's 300/10,000 requests, ...). ``spend(cost)`` refuses, with
   :class:`~earful.errors.QuotaExceededError`, a call that would exceed the limit, *before* the
@@ -19,14 +25,18 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from earful.clock import Clock, SystemClock
 from earful.errors import QuotaExceededError
+
+if TYPE_CHECKING:
+    from earful.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +45,85 @@ logger = logging.getLogger(__name__)
 _EPOCH_THRESHOLD = 10 * 365 * 86400
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
+# Consecutive transport failures or 5xx answers of one origin that open its breaker, and how
+# long it then stays open.
+BREAKER_THRESHOLD = 5
+BREAKER_COOLDOWN_S = 300.0
+
+
+class Quota(Protocol):
+    """A daily budget of API units (see :class:`DailyQuota` for the contract)."""
+
+    limit: int
+    name: str
+
+    def spend(self, cost: int | None = None) -> int: ...
+
+    def refund(self, units: int) -> None: ...
+
+    def remaining(self) -> int: ...
+
+    def seconds_until_reset(self) -> float: ...
+
+
+class Limits(Protocol):
+    """Quotas, politeness and breakers, shared by everyone holding the same backend.
+
+    * ``quota(key, limit, zone=, name=)`` — the daily budget ``key`` (callers sharing a key,
+      e.g. sources with the same API key, share its units); ``name`` labels its errors.
+    * ``reserve_slot(host, gap_s)`` — reserve the next request slot of ``host``, at least
+      ``gap_s`` after the previous one; returns the seconds to wait before sending.
+    * ``breaker_wait(origin)`` — 0 while the breaker of ``origin`` (scheme://host:port) is
+      closed, else the seconds until it closes.
+    * ``record(origin, ok=)`` — an outcome: ``ok=False`` for a transport failure or a 5xx (the
+      only things that count), ``ok=True`` for any other answer (resets the count).
+    """
+
+    def quota(self, key: str, limit: int, *, zone: str = "UTC", name: str = "") -> Quota: ...
+
+    def reserve_slot(self, host: str, gap_s: float) -> float: ...
+
+    def breaker_wait(self, origin: str) -> float: ...
+
+    def record(self, origin: str, *, ok: bool) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def seconds_until_midnight(now: datetime, zone: ZoneInfo) -> float:
+    """Real seconds from ``now`` to the next midnight in ``zone`` (a DST day is 23 or 25 h)."""
+    local = now.astimezone(zone)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time())
+    # Subtract in UTC: same-zone aware subtraction ignores a DST change in between.
+    end = midnight.replace(tzinfo=zone).astimezone(UTC)
+    return max(0.0, (end - now.astimezone(UTC)).total_seconds())
+
+
+def quota_refusal(name: str, limit: int, left: int, units: int, reset_s: float) -> Exception:
+    """The one QuotaExceededError every backend raises."""
+    return QuotaExceededError(
+        f"{name or 'source'}: daily quota of {limit} units would be exceeded ({left} left, "
+        f"call costs {units}); waiting for the reset in {reset_s:.0f}s",
+        source=name,
+        reason="quota",
+    )
+
+
+class _DayCount:
+    """Units used on one day, shared by every DailyQuota of one key."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.day: date | None = None
+        self.used = 0
+
 
 class DailyQuota:
     """A per-day budget of API units, safe to share between threads.
 
     ``limit`` units per day; ``default_cost`` is what one call costs unless ``spend`` is told
-    otherwise. The day is the calendar day in ``zone`` (reset at its midnight).
+    otherwise. The day is the calendar day in ``zone`` (reset at its midnight). Quotas built
+    with the same ``count`` (``LocalLimits.quota`` of one key) spend from one count.
     """
 
     def __init__(
@@ -51,6 +134,7 @@ class DailyQuota:
         zone: str = "UTC",
         clock: Clock | None = None,
         name: str = "",
+        count: _DayCount | None = None,
     ) -> None:
         if limit < 0 or default_cost < 0:
             raise ValueError("quota limit and cost must be >= 0")
@@ -59,15 +143,14 @@ class DailyQuota:
         self.name = name
         self._zone = ZoneInfo(zone)
         self._clock: Clock = clock or SystemClock()
-        self._lock = threading.Lock()
-        self._day: date | None = None
-        self._used = 0
+        self._count = count or _DayCount()
+        self._lock = self._count.lock
 
     def _roll(self) -> None:
         today = self._clock.now().astimezone(self._zone).date()
-        if today != self._day:
-            self._day = today
-            self._used = 0
+        if today != self._count.day:
+            self._count.day = today
+            self._count.used = 0
 
     def spend(self, cost: int | None = None) -> int:
         """Reserve ``cost`` units (default: ``default_cost``); return the units left.
@@ -77,44 +160,102 @@ class DailyQuota:
         units = self.default_cost if cost is None else cost
         with self._lock:
             self._roll()
-            if self._used + units > self.limit:
-                left = self.limit - self._used
-                raise QuotaExceededError(
-                    f"{self.name or 'source'}: daily quota of {self.limit} units would be "
-                    f"exceeded ({left} left, call costs {units}); waiting for the reset in "
-                    f"{self.seconds_until_reset_locked():.0f}s",
-                    source=self.name,
-                    reason="quota",
+            if self._count.used + units > self.limit:
+                left = self.limit - self._count.used
+                raise quota_refusal(
+                    self.name, self.limit, left, units, self.seconds_until_reset_locked()
                 )
-            self._used += units
-            return self.limit - self._used
+            self._count.used += units
+            return self.limit - self._count.used
 
     def refund(self, units: int) -> None:
         """Give back units reserved for a call that was never made."""
         with self._lock:
-            self._used = max(0, self._used - units)
+            self._count.used = max(0, self._count.used - units)
 
     def remaining(self) -> int:
         with self._lock:
             self._roll()
-            return self.limit - self._used
+            return self.limit - self._count.used
 
     def observe_remaining(self, remaining: int) -> None:
         """Align with what the API itself reports (another process may share the key)."""
         with self._lock:
             self._roll()
-            self._used = max(self._used, self.limit - max(0, remaining))
+            self._count.used = max(self._count.used, self.limit - max(0, remaining))
 
     def seconds_until_reset(self) -> float:
         with self._lock:
             return self.seconds_until_reset_locked()
 
     def seconds_until_reset_locked(self) -> float:
-        now = self._clock.now().astimezone(self._zone)
-        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
-        # Subtract in UTC: same-zone aware subtraction ignores a DST change in between.
-        end = midnight.replace(tzinfo=self._zone).astimezone(UTC)
-        return max(0.0, (end - now.astimezone(UTC)).total_seconds())
+        return seconds_until_midnight(self._clock.now(), self._zone)
+
+
+class LocalLimits:
+    """:class:`Limits` of one process, shared by all its threads (embedded mode).
+
+    Politeness and breaker times come from ``monotonic``; quota days from ``clock``.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        breaker_threshold: int = BREAKER_THRESHOLD,
+        breaker_cooldown_s: float = BREAKER_COOLDOWN_S,
+    ) -> None:
+        self._clock: Clock = clock or SystemClock()
+        self._monotonic = monotonic
+        self.breaker_threshold = breaker_threshold
+        self.breaker_cooldown_s = breaker_cooldown_s
+        self._lock = threading.Lock()
+        self._counts: dict[str, _DayCount] = {}
+        self._next_slot: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._open_until: dict[str, float] = {}
+
+    def quota(self, key: str, limit: int, *, zone: str = "UTC", name: str = "") -> DailyQuota:
+        with self._lock:
+            count = self._counts.setdefault(key, _DayCount())
+        return DailyQuota(limit, zone=zone, clock=self._clock, name=name or key, count=count)
+
+    def reserve_slot(self, host: str, gap_s: float) -> float:
+        with self._lock:
+            now = self._monotonic()
+            slot = max(now, self._next_slot.get(host, 0.0))
+            self._next_slot[host] = slot + gap_s
+        return slot - now
+
+    def breaker_wait(self, origin: str) -> float:
+        with self._lock:
+            return max(0.0, self._open_until.get(origin, 0.0) - self._monotonic())
+
+    def record(self, origin: str, *, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self._failures.pop(origin, None)
+                return
+            count = self._failures.get(origin, 0) + 1
+            self._failures[origin] = count
+            if count >= self.breaker_threshold:
+                self._open_until[origin] = self._monotonic() + self.breaker_cooldown_s
+                self._failures[origin] = 0
+                logger.warning("circuit opened for %s after %s failures", origin, count)
+
+    def close(self) -> None:
+        return None
+
+
+def make_limits(settings: Settings, *, distributed: bool) -> Limits:
+    """The limits a runner shares: Redis (``limits_url``, else the broker) for the Celery
+    workers, this process's own for ``earful run`` and the CLI."""
+    if not distributed:
+        return LocalLimits()
+    from earful.sources.redis_limits import RedisLimits
+
+    return RedisLimits.from_url(settings.limits_url or settings.broker_url)
 
 
 @dataclass(frozen=True, slots=True)

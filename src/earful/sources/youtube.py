@@ -13,16 +13,19 @@
 * ``youtube#channelListResponse`` -> no mentions; :func:`channel_followers` reads
   ``subscriberCount`` (``None`` when the channel hides it) for author reach.
 
-``fetch`` spends quota units (search.list = 100, every *.list read = 1) from a per-source
-:class:`~earful.sources.limits.DailyQuota` (default 10,000, reset at midnight Pacific) and
-stops with :class:`~earful.errors.QuotaExceededError` *before* a call would exceed it.
+``fetch`` spends quota units (search.list = 100, every *.list read = 1) from the daily quota of
+its API key (``params.daily_quota``, default 10,000, reset at midnight Pacific), kept by the
+client's :class:`~earful.sources.limits.Limits` — in Redis when Celery workers share it, so
+sources with the same key, on any worker, spend one budget — and stops with
+:class:`~earful.errors.QuotaExceededError` *before* a call would exceed it. ``params.api_url``
+points at another API root (a proxy or a test server); the default is Google's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
-import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -32,7 +35,7 @@ from earful.errors import ConfigError, ParseError, SourceAuthError
 from earful.mention import Engagement, RawMention
 from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
 from earful.sources.http import HttpClient
-from earful.sources.limits import DailyQuota, as_int, param_list, resolve_secret
+from earful.sources.limits import Quota, as_int, param_list, resolve_secret
 from earful.sources.values import MALFORMED, parse_iso_utc
 from earful.text import html_to_text
 
@@ -45,9 +48,6 @@ LIST_COST = 1
 DEFAULT_DAILY_QUOTA = 10_000
 BATCH = 50  # ids per videos.list / channels.list / comments.list call
 QUOTA_ZONE = "America/Los_Angeles"  # YouTube quotas reset at midnight Pacific
-
-_quotas: dict[str, DailyQuota] = {}
-_quotas_lock = threading.Lock()
 
 
 # --------------------------------------------------------------------------- parsing
@@ -235,15 +235,17 @@ def _comment_items(item: dict[str, Any]) -> Iterable[RawMention]:
 # --------------------------------------------------------------------------- fetching
 
 
-def quota_for(source: SourceConfig) -> DailyQuota:
-    """The process-wide daily budget of one configured source (``params.daily_quota``)."""
+def quota_for(client: HttpClient, source: SourceConfig, key: str) -> Quota:
+    """The daily budget of API key ``key`` (YouTube counts units per key's project), as
+    ``source`` sees it: its own ``params.daily_quota`` as the limit, its name in errors."""
     limit = as_int(source.params.get("daily_quota")) or DEFAULT_DAILY_QUOTA
-    with _quotas_lock:
-        quota = _quotas.get(source.name)
-        if quota is None or quota.limit != limit:
-            quota = DailyQuota(limit, zone=QUOTA_ZONE, name=source.name)
-            _quotas[source.name] = quota
-        return quota
+    # The key itself never becomes a Redis key name or a log line: a digest of it does.
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return client.limits.quota(f"youtube:{digest}", limit, zone=QUOTA_ZONE, name=source.name)
+
+
+def _api(source: SourceConfig) -> str:
+    return str(source.params.get("api_url") or API).rstrip("/")
 
 
 def _key(source: SourceConfig) -> str:
@@ -260,14 +262,14 @@ def _key(source: SourceConfig) -> str:
 def _call(
     client: HttpClient,
     source: SourceConfig,
-    quota: DailyQuota,
+    quota: Quota,
     endpoint: str,
     params: dict[str, Any],
     cost: int,
 ) -> dict[str, Any]:
     quota.spend(cost)  # raises QuotaExceededError before the call is made
     try:
-        response = client.get(f"{API}/{endpoint}", params=params, source=source.name)
+        response = client.get(f"{_api(source)}/{endpoint}", params=params, source=source.name)
     except SourceAuthError as exc:
         raise SourceAuthError(
             f"{source.name}: YouTube refused {endpoint} (HTTP 403/401): the key is invalid, "
@@ -289,7 +291,7 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
     if not q:
         raise ConfigError("youtube needs params.q", field=f"sources.{source.name}.params.q")
     key = _key(source)
-    quota = quota_for(source)
+    quota = quota_for(client, source, key)
     max_pages = max(1, as_int(p.get("max_pages")) or 1)
     comment_videos = as_int(p.get("comment_videos"))
     comment_videos = 5 if comment_videos is None else max(0, comment_videos)
@@ -350,7 +352,7 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
 def _list_by_ids(
     client: HttpClient,
     source: SourceConfig,
-    quota: DailyQuota,
+    quota: Quota,
     endpoint: str,
     part: str,
     ids: list[str],
@@ -364,7 +366,7 @@ def _list_by_ids(
 
 
 def _videos(
-    client: HttpClient, source: SourceConfig, quota: DailyQuota, ids: list[str], key: str
+    client: HttpClient, source: SourceConfig, quota: Quota, ids: list[str], key: str
 ) -> dict[str, RawMention]:
     out: dict[str, RawMention] = {}
     for data in _list_by_ids(client, source, quota, "videos", "snippet,statistics", ids, key):
@@ -376,7 +378,7 @@ def _videos(
 def _add_followers(
     client: HttpClient,
     source: SourceConfig,
-    quota: DailyQuota,
+    quota: Quota,
     mentions: list[RawMention],
     key: str,
 ) -> None:
@@ -403,7 +405,7 @@ def refresh(client: HttpClient, source: SourceConfig, items: list[RefreshItem]) 
     """Current counts of stored videos (videos.list, 50 ids a call) and comments
     (comments.list, 50 ids a call), with channel subscriber counts."""
     key = _key(source)
-    quota = quota_for(source)
+    quota = quota_for(client, source, key)
     video_ids = [i.external_id for i in items if not _is_comment(i)]
     comment_ids = [i.external_id for i in items if _is_comment(i)]
     out = list(_videos(client, source, quota, video_ids, key).values())

@@ -117,6 +117,15 @@ def create_app(
             response.headers.setdefault(name, value)
         return response
 
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Starlette answers an unhandled error outside every middleware, so this page carries
+        # the headers itself. The traceback goes to the server log, never to the browser.
+        logger.error("%s %s failed: %r", request.method, request.url.path, exc)
+        page = _page(500, "Something went wrong", "The error was logged; try again shortly.")
+        page.headers.update(SECURITY_HEADERS)
+        return page
+
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
         rows = run_in_transaction(engine, open_escalations)

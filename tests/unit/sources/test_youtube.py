@@ -4,7 +4,6 @@ with real bodies, pagination, quota stop and error paths."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,13 +23,6 @@ API = youtube.API
 
 def yt(name: str) -> bytes:
     return fixture_bytes("youtube", f"python-youtube_{name}.json")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_quotas() -> Iterator[None]:
-    youtube._quotas.clear()
-    yield
-    youtube._quotas.clear()
 
 
 def source(**params: Any) -> SourceConfig:
@@ -248,7 +240,25 @@ def test_quota_stops_before_the_daily_limit(client: HttpClient) -> None:
         youtube.fetch(client, cfg, PollState())
     assert err.value.reason == "quota"
     assert search.call_count == 1  # the second search (100 units) was never sent
-    assert youtube.quota_for(cfg).remaining() == 50
+    assert youtube.quota_for(client, cfg, "k-123").remaining() == 50
+
+
+@respx.mock
+def test_sources_with_one_key_share_its_quota_and_api_url_is_followed(
+    client: HttpClient,
+) -> None:
+    # YouTube counts units per API key: a second source on the same key spends the same budget.
+    other = "http://127.0.0.1:9/yt/v3"
+    page = httpx.Response(200, json={"kind": "youtube#searchListResponse", "items": []})
+    search = respx.get(f"{other}/search").mock(return_value=page)
+    first = source(daily_quota=150, followers=False, api_url=other + "/")
+    second = SourceConfig(name="yt2", kind="youtube", params=dict(first.params))
+    assert youtube.fetch(client, first, PollState()).quota_left == 50
+    with pytest.raises(QuotaExceededError) as err:
+        youtube.fetch(client, second, PollState())
+    assert err.value.source == "yt2" and "yt2: daily quota of 150" in str(err.value)
+    assert search.call_count == 1
+    assert youtube.quota_for(client, source(key="another"), "another").remaining() == 10_000
 
 
 @respx.mock

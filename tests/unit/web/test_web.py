@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -14,6 +15,7 @@ from earful.config.models import AppConfig
 from earful.escalation.links import AckClaim, make_token
 from earful.risk.scoring import Reason
 from earful.settings import Settings
+from earful.store.db import make_engine
 from earful.store.models import Mention
 from earful.web.app import create_app
 from tests.unit.escalation_factories import open_escalation
@@ -79,3 +81,33 @@ def test_health_and_digest_pages_are_served(sqlite_engine: Engine) -> None:
     assert "default-src 'none'" in page.headers["content-security-policy"]
     data = client.get("/digests/Acme/2025-03-11", params={"format": "json"}).json()
     assert data["brand"] == "Acme" and data["date"] == "2025-03-11"
+
+
+def test_security_headers_on_every_response(sqlite_engine: Engine, tmp_path: Path) -> None:
+    client, _, esc_id = _setup(sqlite_engine)
+    token = _token(esc_id, expires=T0 + timedelta(days=1))
+    responses = [
+        client.get("/"),
+        client.get("/api/escalations"),
+        client.get("/healthz"),
+        client.get(f"/ack/{token}"),
+        client.head(f"/ack/{token}"),
+        client.get("/ack/forged"),  # 403
+        client.post("/ack/forged"),
+        client.get("/no-such-page"),  # 404
+        client.post("/healthz"),  # 405
+    ]
+    # An unhandled error (the database is gone) is answered outside every middleware.
+    broken = make_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
+    app = create_app(Settings(secret_key=SECRET), broken, AppConfig())  # type: ignore[arg-type]
+    failing = TestClient(app, raise_server_exceptions=False).get("/healthz")
+    assert failing.status_code == 500 and "Traceback" not in failing.text
+    responses.append(failing)
+    assert {r.status_code for r in responses} >= {200, 403, 404, 405, 500}
+    for response in responses:
+        where = f"{response.request.method} {response.request.url.path} {response.status_code}"
+        assert response.headers.get("x-frame-options") == "DENY", where
+        assert response.headers.get("x-content-type-options") == "nosniff", where
+        assert response.headers.get("referrer-policy") == "no-referrer", where
+        csp = response.headers.get("content-security-policy", "")
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp, where
