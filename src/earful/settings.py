@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     http_deadline_s: float = Field(
         60.0, description="total deadline of one request: connect, all reads and all retries"
     )
+    poll_threads: int = Field(
+        4, ge=1, description="earful run: sources polled at once (a slow one holds one thread)"
+    )
     max_body_bytes: int = Field(10 * 1024 * 1024, description="response-size cap")
     max_retries: int = Field(3, description="retries of transient HTTP failures")
     host_min_interval_s: float = Field(1.0, description="politeness: gap between hits per host")
