@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(
         3600, description="seconds before a task of a dead worker is handed to another"
     )
+    sweep_grace_s: float = Field(
+        120.0,
+        ge=0,
+        description="workers: a stored mention still unscored this long after it was stored "
+        "(its risk task lost, e.g. in a Redis restart) is evaluated again by the sweep",
+    )
     worker_id: str | None = Field(None, description="name of this process in locks and logs")
     db_pool_size: int = Field(
         2, description="DB connections per worker process (prefork: one task at a time each)"
