@@ -28,8 +28,9 @@ class Settings(BaseSettings):
     sweep_grace_s: float = Field(
         120.0,
         ge=0,
-        description="workers: a stored mention still unscored this long after it was stored "
-        "(its risk task lost, e.g. in a Redis restart) is evaluated again by the sweep",
+        description="a stored mention still unscored this long after it was stored (its risk "
+        "task lost in a Redis restart, or the process killed before its hook) is evaluated by "
+        "the sweep",
     )
     worker_id: str | None = Field(None, description="name of this process in locks and logs")
     db_pool_size: int = Field(

@@ -16,7 +16,9 @@ failing step is logged, named in ``RunReport.step_errors``, and never stops the 
    re-poll rising mentions' engagement (``engagement.refresh_due``).
 2. ``risk``     — ``risk_eval.tick``: re-score mentions whose engagement changed since the
    previous pass (virality arrives through re-polls, not through new batches) and raise
-   escalations whose SLA passed unacknowledged (``escalation.check_sla``).
+   escalations whose SLA passed unacknowledged (``escalation.check_sla``); then ``sweep``
+   (``run.sweep.rescore_unscored``): stored mentions no evaluation reached (the process was
+   killed between a batch's commit and its hook) are evaluated.
 3. ``notify``   — ``notify.outbox.deliver_due`` over the configured channels: retries with
    backoff, re-sends of raised escalations, nothing sent twice.
 4. ``digest``   — ``digest.schedule.run_due_digests``: each brand's daily digest once its local
@@ -65,6 +67,7 @@ from earful.run.runner import (
 )
 from earful.run.scheduler import Done, JobPool
 from earful.run.stream import run_source as stream_source
+from earful.run.sweep import rescore_unscored
 from earful.settings import Settings
 from earful.sources.http import HttpClient, make_client
 
@@ -81,6 +84,7 @@ STEP_PERIODS_S: Mapping[str, float] = {
     "risk": 10.0,  # re-score engagement changes, spikes, SLA raises
     "notify": 5.0,  # outbox: retries, re-sends of raised escalations
     "digest": 30.0,  # daily digests whose send time has passed
+    "sweep": 120.0,  # stored mentions whose risk evaluation never ran (run.sweep)
 }
 STOP_GRACE_S = 4.0  # how long a stop waits for polls in flight (SIGTERM ends within seconds)
 ENGAGEMENT = "engagement"
@@ -196,6 +200,8 @@ def run_pass(
         return int(risk_eval.tick(engine, clock=clock, config=config, since=after))
 
     report.rescored = _step(report, "risk", risk) or 0
+    swept = _step(report, "sweep", partial(_sweep_step, engine, clock, config, settings))
+    report.rescored += swept or 0
 
     if deliver is not None:
         delivered = _step(report, "notify", lambda: deliver(engine))
@@ -356,8 +362,19 @@ def _nap(stop: threading.Event, woken: threading.Event, seconds: float) -> None:
         stop.wait(min(left, 0.2))
 
 
+def _settle(pool: JobPool, stop: threading.Event) -> None:
+    """Wait until the pool has nothing queued or running (or ``stop``)."""
+    while pool.busy() and not stop.is_set():
+        stop.wait(0.02)
+
+
 def _risk_step(engine: Engine, clock: Clock, config: AppConfig, since: datetime) -> int:
     return int(risk_eval.tick(engine, clock=clock, config=config, since=since))
+
+
+def _sweep_step(engine: Engine, clock: Clock, config: AppConfig, settings: Settings) -> int:
+    grace = timedelta(seconds=settings.sweep_grace_s)
+    return rescore_unscored(engine, now=clock.now(), config=config, grace=grace)
 
 
 def _digest_step(engine: Engine, config: AppConfig, settings: Settings, clock: Clock) -> list[str]:
@@ -404,6 +421,7 @@ def run_forever(
     run_stream: Callable[..., Any] | None = None,
     periods: Mapping[str, float] | None = None,
     stop_grace_s: float = STOP_GRACE_S,
+    lockstep: bool = False,
 ) -> None:
     """The main job, until ``stop`` is set: due sources polled on ``settings.poll_threads``
     daemon threads, and meanwhile, each on its own period (``periods``, default
@@ -418,11 +436,19 @@ def run_forever(
     started are dropped, those in flight get ``stop_grace_s``, and the stream threads are
     stopped and joined. ``env`` supplies channel URLs and secrets (default: the environment);
     ``run_stream`` replaces ``run.stream.run_source`` (tests).
+
+    ``lockstep`` (a simulated clock: tests, replays): every turn is a whole pass in order, as
+    :func:`run_pass` — the polls and the engagement re-poll are waited for, then every step
+    runs, whatever its period. A hung source then holds the turn: never for a real run.
     """
     own_http = http is None
     client = http or make_client(settings, stop=stop)
     pool = JobPool(settings.poll_threads)
     steps = StepTimer(STEP_PERIODS_S if periods is None else periods)
+
+    def due(step: str) -> bool:
+        return lockstep or steps.take(step)
+
     config: AppConfig | None = None
     ctx: PipelineContext | None = None
     deliver: Deliverer | None = None
@@ -460,20 +486,30 @@ def run_forever(
             if started and progress is not None:
                 progress.start(started)
             ran = bool(started)
-            if steps.take(ENGAGEMENT):
+            if lockstep:
+                _settle(pool, stop)
+            if due(ENGAGEMENT):
                 pool.submit(ENGAGEMENT, partial(refresh_engagement, engine, client, config, clock))
-            if steps.take("risk"):
+            if lockstep:
+                _settle(pool, stop)
+            if due("risk"):
                 now = clock.now()
                 since = risk_since or now - FIRST_TICK_LOOKBACK
                 report.rescored = (
                     _step(report, "risk", partial(_risk_step, engine, clock, config, since)) or 0
                 )
                 risk_since, ran = now, True
-            if steps.take("notify") and deliver is not None:
+            if due("sweep"):
+                swept = _step(
+                    report, "sweep", partial(_sweep_step, engine, clock, config, settings)
+                )
+                report.rescored += swept or 0
+                ran = True
+            if due("notify") and deliver is not None:
                 delivered = _step(report, "notify", partial(deliver, engine))
                 report.delivered = int(getattr(delivered, "sent", 0) or 0)
                 ran = True
-            if steps.take("digest"):
+            if due("digest"):
                 digests = partial(_digest_step, engine, config, settings, clock)
                 report.digests = _step(report, "digest", digests) or []
                 ran = True

@@ -20,10 +20,12 @@ import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from earful.config.models import AppConfig
-from earful.risk.evaluation import tracked_brands
+from earful.risk.evaluation import evaluate_and_escalate, tracked_brands
+from earful.store.db import run_in_transaction
 from earful.store.models import Mention, MentionBrand
 
 logger = logging.getLogger(__name__)
@@ -67,3 +69,17 @@ def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[list[int]]:
     """``ids`` in lists of at most ``size``."""
     for start in range(0, len(ids), size):
         yield list(ids[start : start + size])
+
+
+def rescore_unscored(engine: Engine, *, now: datetime, config: AppConfig, grace: timedelta) -> int:
+    """The embedded runner's sweep: evaluate (and escalate) the stored mentions no evaluation
+    reached (a process killed between a batch's commit and its hook), in chunks of
+    :data:`CHUNK`; returns how many."""
+    ids: list[int] = run_in_transaction(
+        engine, lambda s: unscored_mentions(s, now=now, config=config, grace=grace)
+    )
+    for chunk in chunks(ids):
+        evaluate_and_escalate(engine, chunk, now=now, config=config)
+    if ids:
+        logger.warning("sweep: %s stored mention(s) never scored; evaluated now", len(ids))
+    return len(ids)

@@ -105,3 +105,14 @@ def test_unscored_ids_come_in_chunks(rt: distributed.Runtime) -> None:
 def test_beat_sends_the_sweep_to_a_routed_task() -> None:
     assert "earful.sweep_unscored" in {task for _, task, _ in BEAT}
     assert TASK_ROUTES["earful.sweep_unscored"]["queue"] == "process"
+
+
+def test_the_embedded_sweep_evaluates_them(rt: distributed.Runtime) -> None:
+    store(rt)  # as if `earful run` was killed between the commit and its risk hook
+    later = T0 + timedelta(minutes=5)
+    grace = timedelta(minutes=2)
+    config = rt.config()
+    assert sweep.rescore_unscored(rt.engine, now=later, config=config, grace=grace) == 2
+    with Session(rt.engine) as session:
+        assert sweep.unscored_mentions(session, now=later, config=config, grace=grace) == []
+    assert sweep.rescore_unscored(rt.engine, now=later, config=config, grace=grace) == 0
