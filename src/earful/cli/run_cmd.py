@@ -107,7 +107,7 @@ def run(
     def _stop(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        logger.info("stopping after the polls in flight (Ctrl-C again to abort)")
+        logger.info("stopping: polls in flight get a few seconds (Ctrl-C again to abort)")
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
