@@ -95,6 +95,16 @@ def evaluate_risk(mention_ids: list[int]) -> int:
     return decisions
 
 
+@app.task(name="earful.sweep_unscored", base=EarfulTask)  # type: ignore[untyped-decorator]
+def sweep_unscored() -> int:
+    """Re-enqueue the risk evaluation of stored mentions it never reached (lost in a Redis
+    restart); skipped while the process queue still has work."""
+    rt = runtime()
+    return distributed.sweep_unscored(
+        rt, lambda ids: evaluate_risk.delay(ids), backlog=lambda: distributed.process_backlog(rt)
+    )
+
+
 @app.task(name="earful.deliver_notifications", base=EarfulTask)  # type: ignore[untyped-decorator]
 def deliver_notifications() -> int:
     return distributed.deliver_notifications(runtime())

@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(
         3600, description="seconds before a task of a dead worker is handed to another"
     )
+    sweep_grace_s: float = Field(
+        120.0,
+        ge=0,
+        description="a stored mention still unscored this long after it was stored (its risk "
+        "task lost in a Redis restart, or the process killed before its hook) is evaluated by "
+        "the sweep",
+    )
     worker_id: str | None = Field(None, description="name of this process in locks and logs")
     db_pool_size: int = Field(
         2, description="DB connections per worker process (prefork: one task at a time each)"
@@ -47,6 +54,9 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(20.0, description="connect/read timeout per request")
     http_deadline_s: float = Field(
         60.0, description="total deadline of one request: connect, all reads and all retries"
+    )
+    poll_threads: int = Field(
+        4, ge=1, description="earful run: sources polled at once (a slow one holds one thread)"
     )
     max_body_bytes: int = Field(10 * 1024 * 1024, description="response-size cap")
     max_retries: int = Field(3, description="retries of transient HTTP failures")

@@ -172,6 +172,7 @@ def test_main_loop_escalates_once_and_sends_the_digest_when_due(
                     on_pass=on_pass,
                     max_sleep_s=0.01,
                     env={"LOOP_SECRET": SECRET},
+                    lockstep=True,  # the clock moves 30 minutes per pass
                 )
             except BaseException as exc:  # surfaced below
                 errors.append(exc)

@@ -107,7 +107,7 @@ def run(
     def _stop(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        logger.info("stopping after the polls in flight (Ctrl-C again to abort)")
+        logger.info("stopping: polls in flight get a few seconds (Ctrl-C again to abort)")
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
@@ -136,6 +136,8 @@ def run(
             if all_failed(report) and not hinted:
                 logger.warning("%s", OFFLINE_HINT)
                 hinted = True
+            if not (report.polls or report.rescored or report.delivered or report.step_errors):
+                return  # a quiet turn of the loop (steps ran, found nothing to do)
             logger.info(
                 "pass done: %s polled, %s new, %s failed; %s re-scored, %s notified, digests: %s%s",
                 len(report.polls),

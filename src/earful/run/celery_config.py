@@ -24,6 +24,7 @@ TASK_ROUTES = {
     "earful.process_batch": {"queue": "process"},
     "earful.refresh_engagement": {"queue": "engagement"},
     "earful.evaluate_risk": {"queue": "process"},
+    "earful.sweep_unscored": {"queue": "process"},
     "earful.deliver_notifications": {"queue": "notify"},
     "earful.check_sla": {"queue": "notify"},
     "earful.build_digests": {"queue": "digest"},
@@ -38,6 +39,8 @@ BEAT = [
     ("deliver-notifications", "earful.deliver_notifications", 30),
     ("check-sla", "earful.check_sla", 60),
     ("build-digests", "earful.build_digests", 300),
+    # Risk evaluations lost with the queue (a Redis restart): found in the store, sent again.
+    ("sweep-unscored", "earful.sweep_unscored", 120),
 ]
 
 

@@ -17,6 +17,11 @@ owner: a redelivered message (the worker was SIGKILLed, Redis handed the message
 worker after the visibility timeout) carries the same token and resumes; a stale message whose
 claim expired and was taken by a newer tick is skipped. Upserts are idempotent, so a batch that
 is stored twice leaves the same rows.
+
+Lost follow-ups. A poll's risk evaluation travels as its own ``earful.evaluate_risk`` message;
+a Redis restart without persistence drops the messages still queued. Beat's
+``earful.sweep_unscored`` (:func:`sweep_unscored`, ``run.sweep``) finds the stored mentions no
+evaluation reached and enqueues them again, so none stays unscored once Redis is back.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from earful.notify.outbox import default_deliverer
 from earful.pipeline import PipelineContext, build_context, process_batch, run_after_batch
 from earful.risk import evaluation as risk_eval
 from earful.risk.evaluation import evaluate_and_escalate, run_sla_checks
-from earful.run import runner
+from earful.run import runner, sweep
 from earful.settings import Settings
 from earful.sources.http import HttpClient, make_client
 from earful.sources.limits import make_limits
@@ -401,6 +406,43 @@ def evaluate_risk(rt: Runtime, mention_ids: Sequence[int]) -> int:
         rt.engine, list(mention_ids), now=rt.clock.now(), config=rt.config()
     )
     return len(decisions)
+
+
+def process_backlog(rt: Runtime) -> int:
+    """Messages waiting in the broker's ``process`` queue (risk evaluations, pushed batches)."""
+    return queue_depths(rt.settings.broker_url, ["process"])["process"]
+
+
+def sweep_unscored(
+    rt: Runtime,
+    enqueue: Callable[[list[int]], None],
+    *,
+    backlog: Callable[[], int] | None = None,
+) -> int:
+    """Hand stored mentions whose risk evaluation never ran (``run.sweep``) to ``enqueue``
+    (the ``evaluate_risk`` task), in chunks; returns how many.
+
+    Skipped while ``backlog()`` (the ``process`` queue) still holds messages: queued work is
+    late, not lost, and sweeping it would only send it twice."""
+
+    waiting = backlog() if backlog is not None else 0
+    if waiting:
+        logger.info("sweep: %s message(s) still queued for processing; skipped", waiting)
+        return 0
+    grace = timedelta(seconds=rt.settings.sweep_grace_s)
+    config = rt.config()
+    now = rt.clock.now()
+    ids: list[int] = run_in_transaction(
+        rt.engine,
+        lambda s: sweep.unscored_mentions(s, now=now, config=config, grace=grace),
+    )
+    for chunk in sweep.chunks(ids):
+        enqueue(chunk)
+    if ids:
+        logger.warning(
+            "sweep: %s stored mention(s) never scored (a lost risk task); re-enqueued", len(ids)
+        )
+    return len(ids)
 
 
 def check_sla(rt: Runtime) -> int:

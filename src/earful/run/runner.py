@@ -17,7 +17,7 @@ import socket
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,7 +48,6 @@ from earful.store.db import is_sqlite, run_in_transaction
 
 logger = logging.getLogger(__name__)
 
-MAX_WORKERS = 4
 # Longer than any single poll (HTTP timeouts x retries), so a lease only expires when its
 # holder died.
 LEASE = timedelta(minutes=10)
@@ -295,18 +294,40 @@ def due_sources(session: Session, config: AppConfig, now: datetime) -> list[str]
     return due
 
 
-def next_due_at(session: Session, config: AppConfig) -> datetime | None:
-    """The earliest next poll among enabled sources (``None``: nothing scheduled)."""
+def next_due_at(
+    session: Session, config: AppConfig, *, skip: Collection[str] = ()
+) -> datetime | None:
+    """The earliest next poll among enabled sources (``None``: nothing scheduled); sources
+    named in ``skip`` (being polled now) are left out."""
     states = repository.all_source_states(session)
     times: list[datetime] = []
     for source in config.sources:
         state = states.get(source.name)
-        if not source.enabled or (state is not None and not state.enabled):
+        if source.name in skip or not source.enabled or (state is not None and not state.enabled):
             continue
         if state is None or state.next_poll_at is None:
             return None
         times.append(state.next_poll_at)
     return min(times) if times else None
+
+
+def sources_to_poll(engine: Engine, config: AppConfig, now: datetime) -> list[SourceConfig]:
+    """The due sources (:func:`due_sources`, in its own write transaction), streamed ones left
+    out."""
+    names: list[str] = _write(engine, lambda session: due_sources(session, config, now))
+    return [s for s in (config.source(n) for n in names) if s is not None and not is_streamed(s)]
+
+
+def storage_failure(source: SourceConfig, exc: BaseException) -> PollReport:
+    """The report of a poll that raised (the store failed: source errors never escape)."""
+    logger.error("source %s: could not be stored: %s", source.name, exc)
+    return PollReport(
+        source=source.name,
+        kind=source.kind,
+        ok=False,
+        error=str(exc),
+        reason=getattr(exc, "reason", type(exc).__name__),
+    )
 
 
 def refresh_engagement(engine: Engine, http: HttpClient, config: AppConfig, clock: Clock) -> int:
@@ -358,15 +379,11 @@ def run_once(
     client = http or make_client(settings, stop=stop)
     report = RunReport()
     try:
-        now = clock.now()
-        names: list[str] = _write(engine, lambda session: due_sources(session, config, now))
-        sources = [
-            s for s in (config.source(n) for n in names) if s is not None and not is_streamed(s)
-        ]
+        sources = sources_to_poll(engine, config, clock.now())
         if progress is not None:
             progress.start([s.name for s in sources])
         if sources:
-            workers = min(MAX_WORKERS, len(sources))
+            workers = min(settings.poll_threads, len(sources))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
                 futures = {pool.submit(poll_source, engine, client, s, ctx): s for s in sources}
                 for future in as_completed(futures):
@@ -379,14 +396,7 @@ def run_once(
                     try:
                         poll = future.result()
                     except Exception as exc:  # storage trouble: report it, keep the others
-                        logger.error("source %s: could not be stored: %s", source.name, exc)
-                        poll = PollReport(
-                            source=source.name,
-                            kind=source.kind,
-                            ok=False,
-                            error=str(exc),
-                            reason=getattr(exc, "reason", type(exc).__name__),
-                        )
+                        poll = storage_failure(source, exc)
                     report.polls.append(poll)
                     if progress is not None:
                         progress.done(poll)

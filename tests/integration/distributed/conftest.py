@@ -150,13 +150,13 @@ class Workers:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(
-        self, env: dict[str, str], name: str, concurrency: int = 1
+        self, env: dict[str, str], name: str, concurrency: int = 1, queues: str = QUEUES
     ) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "workers.app", "worker",
-                f"--queues={QUEUES}", f"--concurrency={concurrency}", "--pool=prefork",
+                f"--queues={queues}", f"--concurrency={concurrency}", "--pool=prefork",
                 f"--hostname={name}@%h", "--loglevel=INFO",
                 "--without-gossip", "--without-mingle",
             ],

@@ -527,3 +527,22 @@ def test_google_alerts_html_titles_lose_highlights() -> None:
     assert m.title == "Acme recall & refunds"
     assert m.url == "https://news.example/acme-recall"
     assert m.text == "Acme said on Monday"
+
+
+def test_an_invalid_byte_in_a_utf8_feed_is_replaced_where_it_is() -> None:
+    # One stray byte must not make the whole body cp1252 ("café" -> "cafÃ©").
+    body = (
+        RSS_HEAD
+        + "<item><title>Acme café</title><guid>1</guid><description>crème brûlée</description>"
+        + "</item><item><title>bad \xff byte</title><guid>2</guid></item></channel></rss>"
+    ).encode("utf-8")
+    body = body.replace("\xff".encode(), b"\xff")
+    assert b"\xff" in body
+    result = feed.parse(body)
+    titles = [m.title for m in result.mentions]
+    assert titles == ["Acme café", "bad \ufffd byte"]
+    assert result.mentions[0].text == "crème brûlée"
+    assert any("replaced" in p for p in result.problems)
+    # Undeclared Latin-1, with no valid UTF-8 at all, is still read as cp1252.
+    latin = transcode_to_utf8("<rss><title>Notícias é</title></rss>".encode("latin-1"))
+    assert latin.encoding == "cp1252" and "Notícias é" in latin.body.decode()

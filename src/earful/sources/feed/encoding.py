@@ -5,7 +5,9 @@ in Latin-1 without a declaration looks like broken UTF-8 to it. So the body is d
 trying, in order, the byte-order mark, the declared encoding, the HTTP charset, UTF-8,
 cp1252 and Latin-1, and taking the first that decodes strictly — then re-encoded as UTF-8 with
 the XML declaration rewritten to say so. Latin-1 decodes any byte string, so this never fails;
-what was guessed is reported in ``notes``.
+what was guessed is reported in ``notes``. A UTF-8 body with a few invalid bytes (a truncated
+character, one stray Latin-1 byte) is not guessed as cp1252, which would garble every other
+character: each bad sequence is replaced with U+FFFD where it is.
 """
 
 from __future__ import annotations
@@ -101,6 +103,17 @@ def _candidates(body: bytes, charset: str | None) -> list[tuple[str, str]]:
     return found
 
 
+def _mostly_utf8(body: bytes) -> tuple[str, int] | None:
+    """``body`` decoded as UTF-8 with each invalid sequence replaced where it is, and how many
+    were — when it is UTF-8 with a few bad bytes: at least as many valid non-ASCII characters
+    as invalid sequences. A Latin-1 body has no valid multi-byte sequences: None."""
+    text = body.decode("utf-8", errors="replace")
+    real = body.count("\ufffd".encode())  # U+FFFD already in the body, validly encoded
+    bad = text.count("\ufffd") - real
+    valid = sum(1 for ch in text if ord(ch) > 127) - bad - real
+    return (text, bad) if valid >= max(1, bad) else None
+
+
 def transcode_to_utf8(body: bytes, *, charset: str | None = None) -> Transcoded:
     """Decode ``body`` with the first encoding that fits and re-encode it as UTF-8.
 
@@ -113,6 +126,11 @@ def transcode_to_utf8(body: bytes, *, charset: str | None = None) -> Transcoded:
     text: str | None = None
     used = "latin-1"
     for codec, why in _candidates(body, charset):
+        if why == "sniffed" and (mended := _mostly_utf8(body)) is not None:
+            text, bad = mended
+            used = "utf-8"
+            notes.append(f"{bad} invalid UTF-8 byte sequence(s) replaced with U+FFFD")
+            break
         if codec.startswith("utf-8") and body.startswith(codecs.BOM_UTF8):
             codec = "utf-8-sig"
         try:
