@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "escalations_cmd",
     "digest_cmd",
     "web_cmd",
+    "users_cmd",
     "db_cmd",
     "status_cmd",
     "bench_cmd",
