@@ -133,6 +133,25 @@ def count_by_bucket(
     return [_mix(rows) for rows in per]
 
 
+def volume_by_bucket(conn: Connection, *, brand: str, bounds: Sequence[datetime]) -> list[int]:
+    """Mentions per bucket ``[bounds[i], bounds[i+1])`` (the archive's days with data):
+    index-only, annotations honoured like every other count."""
+    if len(bounds) < 2:
+        return []
+    bucket = _bucket_expr(bounds, 0, len(bounds) - 1)
+    stmt = (
+        select(bucket.label("bucket"), func.count())
+        .select_from(MB)
+        .where(_in_range(brand, bounds[0], bounds[-1]))
+        .group_by(bucket)
+    )
+    counts = [0] * (len(bounds) - 1)
+    for idx, n in conn.execute(stmt):
+        if 0 <= int(idx) < len(counts):
+            counts[int(idx)] = int(n)
+    return counts
+
+
 def count_by_source(
     conn: Connection, *, brand: str, start: datetime, end: datetime
 ) -> list[SourceStat]:
