@@ -39,6 +39,7 @@ COMMAND_MODULES = [
     "digest_cmd",
     "web_cmd",
     "users_cmd",
+    "tokens_cmd",
     "db_cmd",
     "status_cmd",
     "bench_cmd",

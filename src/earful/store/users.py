@@ -9,11 +9,18 @@ Roles, each including the one before it::
 Repository functions take the caller's session and never commit. Passwords are hashed with
 argon2id (pwdlib); :func:`authenticate` spends the same hashing work on an unknown name as on
 a wrong password, so a timing difference does not tell which names exist.
+
+API tokens (``api_token``) let programs call ``/api/*`` as a user (``Authorization: Bearer
+TOKEN``): a token is shown once when created and stored only as its SHA-256 (it is 32 random
+bytes, so a slow hash adds nothing); revoked tokens stay listed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 from datetime import datetime
 from functools import lru_cache
 
@@ -48,6 +55,67 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=300)
     created_at: datetime = Field(sa_column=utc_column(nullable=False))
     password_changed_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_api_token_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    name: str = Field(default="", max_length=100)
+    token_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+    last_used_at: datetime | None = Field(default=None, sa_column=utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+TOKEN_PREFIX = "earful_"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, *, name: str, label: str, now: datetime) -> tuple[ApiToken, str]:
+    """A new token for user ``name``: the row and the token itself (shown once)."""
+    user = get_user(session, name=name)
+    if user is None or user.id is None:
+        raise UserError(f"no user {name!r}", reason="not_found")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=label[:100], token_hash=_token_hash(token), created_at=now)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def list_tokens(session: Session) -> list[tuple[ApiToken, str]]:
+    rows = session.exec(
+        select(ApiToken, User).where(ApiToken.user_id == User.id).order_by(col(ApiToken.id))
+    ).all()
+    return [(token, user.name) for token, user in rows]
+
+
+def revoke_token(session: Session, *, token_id: int, now: datetime) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise UserError(f"no token {token_id}", reason="not_found")
+    if row.revoked_at is None:
+        row.revoked_at = now
+        session.add(row)
+
+
+def user_for_token(session: Session, *, token: str, now: datetime) -> User | None:
+    """The user a live (unrevoked) token belongs to, else None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    digest = _token_hash(token)
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
+        return None
+    row.last_used_at = now
+    session.add(row)
+    return session.get(User, row.user_id)
 
 
 @lru_cache(maxsize=1)
@@ -112,9 +180,13 @@ def add_user(
 
 
 def remove_user(session: Session, *, name: str) -> None:
+    """Remove the user and their API tokens."""
     user = get_user(session, name=name)
     if user is None:
         raise UserError(f"no user {name!r}", reason="not_found")
+    for token in session.exec(select(ApiToken).where(ApiToken.user_id == user.id)).all():
+        session.delete(token)
+    session.flush()
     session.delete(user)
 
 

@@ -59,7 +59,9 @@ def create_app(
     async def guard(request: Request, call_next: Any) -> Response:
         """Sign-in check for everything outside the open paths, then the security headers."""
         path = request.url.path
-        request.state.user = await run_in_threadpool(load_user, engine, sessions, request)
+        request.state.user = await run_in_threadpool(
+            load_user, engine, sessions, request, clock.now()
+        )
         if request.state.user is None and not is_open(path):
             if path.startswith("/api/"):
                 response: Response = JSONResponse({"error": "login required"}, status_code=401)

@@ -10,8 +10,9 @@
 * Failed logins are counted per (user name, client address) in memory; after
   ``MAX_FAILURES`` within ``FAILURE_WINDOW`` the next attempts answer 429 until the window
   passes.
-* :func:`load_user` is what the app's middleware calls on every request outside
-  ``OPEN_PATHS``: no valid session → pages redirect to ``/login``, ``/api/*`` answers 401.
+* :func:`load_user` is what the app's middleware calls on every request: no valid session →
+  pages (outside ``OPEN_PATHS``) redirect to ``/login``, ``/api/*`` answers 401. ``/api/*``
+  also takes ``Authorization: Bearer TOKEN`` (``earful tokens create``) instead of a session.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ from sqlmodel import Session
 
 from earful.clock import Clock
 from earful.store.db import run_in_transaction
-from earful.store.users import authenticate, get_user, role_at_least, session_stamp
+from earful.store.users import (
+    authenticate,
+    get_user,
+    role_at_least,
+    session_stamp,
+    user_for_token,
+)
 from earful.web.pages import PageError, read_form, render
 
 logger = logging.getLogger(__name__)
@@ -139,9 +146,21 @@ class Sessions:
         return {k: str(data[k]) for k in "usc"}
 
 
-def load_user(engine: Engine, sessions: Sessions, request: Request) -> WebUser | None:
+def load_user(
+    engine: Engine, sessions: Sessions, request: Request, now: datetime
+) -> WebUser | None:
     """The signed-in user of ``request``, or None (no cookie, bad signature, expired, user
-    removed or password changed since)."""
+    removed or password changed since); under ``/api/`` a live bearer token also counts."""
+    bearer = request.headers.get("authorization", "")
+    if request.url.path.startswith("/api/") and bearer.lower().startswith("bearer "):
+        token = bearer[7:].strip()
+
+        def by_token(session: Session) -> WebUser | None:
+            user = user_for_token(session, token=token, now=now)
+            # No form is ever valid for a token caller: its CSRF value is random and unknown.
+            return WebUser(user.name, user.role, secrets.token_urlsafe(24)) if user else None
+
+        return run_in_transaction(engine, by_token)
     data = sessions.read(request)
     if data is None:
         return None
@@ -160,7 +179,7 @@ def check_csrf(request: Request, form: dict[str, str]) -> WebUser:
     user: WebUser | None = getattr(request.state, "user", None)
     if user is None:
         raise PageError(401, "Log in first")
-    if not hmac.compare_digest(form.get("csrf", ""), user.csrf):
+    if not user.csrf or not hmac.compare_digest(form.get("csrf", ""), user.csrf):
         raise PageError(403, "Form expired", "Reload the page and try again.")
     return user
 

@@ -44,3 +44,24 @@ def test_add_list_passwd_remove(sqlite_url: str) -> None:
         "lea"
     ]
     engine.dispose()
+
+
+def test_tokens_create_list_revoke(sqlite_url: str) -> None:
+    assert _run(sqlite_url, "add", "bot", "--role", "analyst", stdin="pw-bot-123\n")[0] == 0
+    result = CliRunner().invoke(
+        app, ["--db", sqlite_url, "tokens", "create", "bot", "--name", "ci"]
+    )
+    assert result.exit_code == 0
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("earful_") and len(token) > 40
+    listed = CliRunner().invoke(app, ["--db", sqlite_url, "tokens", "list", "--json"])
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(r["user"], r["name"], r["revoked_at"]) for r in rows] == [("bot", "ci", None)]
+    assert token not in listed.stdout
+    revoked = CliRunner().invoke(app, ["--db", sqlite_url, "tokens", "revoke", str(rows[0]["id"])])
+    assert revoked.exit_code == 0
+    listed = CliRunner().invoke(app, ["--db", sqlite_url, "tokens", "list", "--json"])
+    assert json.loads(listed.stdout)["revoked_at"] is not None
+    assert (
+        CliRunner().invoke(app, ["--db", sqlite_url, "tokens", "create", "nobody"]).exit_code != 0
+    )

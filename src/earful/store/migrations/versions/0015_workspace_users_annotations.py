@@ -1,4 +1,4 @@
-"""workspace: user (people and roles), mention_state and mention_edit (annotations)
+"""workspace: user (people and roles), api_token, mention_state and mention_edit (annotations)
 
 Revision ID: 0015
 Revises: 0001
@@ -28,6 +28,19 @@ def upgrade() -> None:
         sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name", name="uq_user_name"),
+    )
+    op.create_table(
+        "api_token",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash", name="uq_api_token_hash"),
     )
     op.create_table(
         "mention_state",
@@ -63,4 +76,5 @@ def downgrade() -> None:
     op.drop_table("mention_edit")
     op.drop_index("ix_mention_state_status", table_name="mention_state")
     op.drop_table("mention_state")
+    op.drop_table("api_token")
     op.drop_table("user")
