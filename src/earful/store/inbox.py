@@ -155,7 +155,7 @@ def search_mentions(
         skip = (page - 1) * per_page
         for hit in _scan(session, stmt, query, scan_cap):
             if hit is None:
-                result.capped = True
+                result.capped, result.scanned = True, scan_cap
                 break
             if skip:
                 skip -= 1
