@@ -141,6 +141,28 @@ def _seed(engine: Engine, config: AppConfig) -> tuple[dict[str, int], int]:
             assert m.id is not None
             s.add(MentionBrand(mention_id=m.id, brand="Acme", published_at=when))
             ids[ext] = m.id
+        # Earlier days and the competitor, so the archive has days to list (not in ``ids``).
+        for n, (brand, days_ago, text) in enumerate(
+            [
+                ("Acme", 1, "Acme check-in took forever"),
+                ("Acme", 1, "Acme crew were great"),
+                ("Acme", 3, "Acme app keeps logging me out"),
+                ("Globex", 0, "Globex flight was on time"),
+                ("Globex", 2, "Globex lost a suitcase"),
+            ]
+        ):
+            when = NOW - timedelta(days=days_ago, hours=1)
+            m = Mention(
+                source="bluesky",
+                external_id=f"bg{n}",
+                text=text,
+                published_at=when,
+                fetched_at=when,
+            )
+            s.add(m)
+            s.flush()
+            assert m.id is not None
+            s.add(MentionBrand(mention_id=m.id, brand=brand, published_at=when))
     return ids, esc_id
 
 
@@ -217,7 +239,24 @@ def _login(browser: Any, live: Live, name: str = "lea") -> None:
     browser.get(f"{live.base}/login")
     browser.find_element(_by("ID"), "username").send_keys(name)
     browser.find_element(_by("ID"), "password").send_keys(PASSWORD)
-    browser.find_element(_by("ID"), "login").click()
+    _click(browser, "login")
+
+
+def _follow(browser: Any, element: Any) -> None:
+    """Click ``element`` and wait until the page it leads to has replaced this one."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(_by("TAG_NAME"), "html")
+    element.click()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 20).until(
+        lambda b: b.execute_script("return document.readyState") == "complete"
+    )
+
+
+def _click(browser: Any, element_id: str) -> None:
+    _follow(browser, browser.find_element(_by("ID"), element_id))
 
 
 def _text(browser: Any, element_id: str) -> str:
@@ -243,7 +282,7 @@ def test_login_is_required_and_a_wrong_password_fails(browser: Any, live: Live) 
     assert browser.current_url.startswith(f"{live.base}/login")
     browser.find_element(_by("ID"), "username").send_keys("lea")
     browser.find_element(_by("ID"), "password").send_keys("not the password")
-    browser.find_element(_by("ID"), "login").click()
+    _click(browser, "login")
     assert "Wrong user name or password" in browser.page_source
     _login(browser, live)
     assert browser.current_url == f"{live.base}/escalations"
@@ -255,16 +294,16 @@ def test_filter_and_search_with_the_query_language(browser: Any, live: Live) -> 
 
     _login(browser, live)
     browser.get(f"{live.base}/mentions")
-    assert _listed(browser, live) == set(live.ids)
+    assert _listed(browser, live) == set(live.ids)  # and the earlier days' mentions
     box = browser.find_element(_by("ID"), "q")
     box.send_keys('"lost my bag" NEAR/3 gate -refund')
-    browser.find_element(_by("ID"), "search").click()
+    _click(browser, "search")
     assert _listed(browser, live) == {"bag-gate"}
     assert "q=" in browser.current_url
     browser.get(f"{live.base}/mentions")
     Select(browser.find_element(_by("ID"), "source")).select_by_visible_text("reddit")
     Select(browser.find_element(_by("ID"), "sentiment")).select_by_visible_text("positive")
-    browser.find_element(_by("ID"), "search").click()
+    _click(browser, "search")
     assert _listed(browser, live) == {"crew"}
 
 
@@ -275,11 +314,11 @@ def test_correcting_a_label_changes_the_digest(browser: Any, live: Live) -> None
     before = _digest_json(browser, live)
     browser.get(f"{live.base}/mentions/{live.ids['espresso']}")
     Select(browser.find_element(_by("ID"), "sentiment")).select_by_value("positive")
-    browser.find_element(_by("ID"), "save-sentiment").click()
+    _click(browser, "save-sentiment")
     assert _text(browser, "label") == "positive"
     assert "ana set sentiment" in _text(browser, "history")
     browser.get(f"{live.base}/mentions/{live.ids['shares']}")
-    browser.find_element(_by("ID"), "mark-irrelevant").click()
+    _click(browser, "mark-irrelevant")
     assert _text(browser, "mention-status") == "irrelevant"
     after = _digest_json(browser, live)
     assert after["volume"] == before["volume"] - 1
@@ -290,12 +329,14 @@ def test_correcting_a_label_changes_the_digest(browser: Any, live: Live) -> None
 def test_acknowledge_from_the_escalation_page(browser: Any, live: Live) -> None:
     _login(browser, live)
     browser.get(f"{live.base}/escalations")
-    browser.find_element(_by("CSS_SELECTOR"), f'a[href="/escalations/{live.esc_id}"]').click()
+    _follow(
+        browser, browser.find_element(_by("CSS_SELECTOR"), f'a[href="/escalations/{live.esc_id}"]')
+    )
     assert "broke my guitar" in _text(browser, "post-text")
     assert "views ×12 in 1 h" in _text(browser, "reasons")
     assert browser.find_elements(_by("CSS_SELECTOR"), "svg.curve polyline")
     assert "opened" in _text(browser, "timeline")
-    browser.find_element(_by("ID"), "ack").click()
+    _click(browser, "ack")
     assert _text(browser, "esc-status") == "acknowledged"
     assert _text(browser, "esc-acked-by") == "lea"
     with Session(live.engine) as s:

@@ -87,6 +87,12 @@ def create_app(
     def index() -> Response:
         return RedirectResponse("/escalations", status_code=303)
 
+    @app.get("/search")
+    def search(request: Request) -> Response:
+        """Search lives in the inbox (``q=`` in the query language)."""
+        query = request.url.query
+        return RedirectResponse("/mentions" + (f"?{query}" if query else ""), status_code=303)
+
     @app.get("/static/earful.css")
     def stylesheet() -> Response:
         return Response(

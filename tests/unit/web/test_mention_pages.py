@@ -96,6 +96,8 @@ def test_q_uses_the_query_language(sqlite_engine: Engine, ids: dict[str, int]) -
     assert (
         f"/mentions/{ids['german']}" in lang.text and f"/mentions/{ids['shares']}" not in lang.text
     )
+    moved = client.get("/search", params={"q": "gate"})
+    assert moved.status_code == 303 and moved.headers["location"] == "/mentions?q=gate"
     bad = client.get("/mentions", params={"q": '"unclosed AND ('})
     assert bad.status_code == 400 and "position" in bad.text
 
