@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from earful.clock import Clock
@@ -224,7 +225,7 @@ def act(
         raise PageError(404, "Unknown action")
 
 
-def make_escalation_router(*, engine: Any, config: AppConfig, clock: Clock) -> APIRouter:
+def make_escalation_router(*, engine: Engine, config: AppConfig, clock: Clock) -> APIRouter:
     router = APIRouter()
 
     @router.get("/escalations", response_class=HTMLResponse)

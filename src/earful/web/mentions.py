@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from earful.clock import Clock, isoformat_z
@@ -143,7 +144,7 @@ def _change(form: dict[str, str]) -> Change:
     )
 
 
-def make_mention_router(*, engine: Any, config: AppConfig, clock: Clock) -> APIRouter:
+def make_mention_router(*, engine: Engine, config: AppConfig, clock: Clock) -> APIRouter:
     router = APIRouter()
 
     @router.get("/mentions", response_class=HTMLResponse)

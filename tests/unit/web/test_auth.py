@@ -42,6 +42,13 @@ def test_every_page_redirects_to_login_without_a_session(sqlite_engine: Engine, 
     assert answer.headers["location"].startswith("/login")
 
 
+def test_forms_without_a_session_change_nothing(sqlite_engine: Engine) -> None:
+    client = make_client(sqlite_engine)
+    for path in ("/mentions/1", "/escalations/1/acknowledge", "/logout"):
+        answer = client.post(path, data={"csrf": "x", "status": "irrelevant"})
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+
+
 def test_api_answers_401_and_open_paths_stay_open(sqlite_engine: Engine) -> None:
     client = make_client(sqlite_engine)
     api = client.get("/api/escalations")
