@@ -28,6 +28,7 @@ from earful.store.escalations import Escalation
 from earful.store.models import Mention
 from earful.web.app import create_app
 from tests.unit.escalation_factories import open_escalation
+from tests.unit.web.web_factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
@@ -86,8 +87,18 @@ def test_list_and_acknowledge_from_the_notification(
     )
     link = json.loads((tmp_path / "n.jsonl").read_text())["ack_url"]
     assert link.startswith(f"{base}/ack/")
+    make_user(sqlite_engine, "lea", "lead")
     with httpx.Client(timeout=10) as client:
-        page = client.get(f"{base}/")
+        assert client.get(f"{base}/escalations").status_code == 303  # no session yet
+        login_page = client.get(f"{base}/login")
+        token = re.search(r'id="login-csrf" value="([^"]+)"', login_page.text)
+        assert token is not None
+        answer = client.post(
+            f"{base}/login",
+            data={"username": "lea", "password": PASSWORD, "csrf": token.group(1)},
+        )
+        assert answer.status_code == 303
+        page = client.get(f"{base}/escalations")
         assert page.status_code == 200 and "&lt;b&gt;burned" in page.text
         # What a mail link scanner does: GET and HEAD the link. Neither acknowledges.
         assert client.head(link).status_code == 200

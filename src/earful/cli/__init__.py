@@ -38,6 +38,8 @@ COMMAND_MODULES = [
     "escalations_cmd",
     "digest_cmd",
     "web_cmd",
+    "users_cmd",
+    "tokens_cmd",
     "db_cmd",
     "status_cmd",
     "bench_cmd",

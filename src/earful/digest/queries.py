@@ -5,6 +5,11 @@ rows (``LIMIT``); nothing loads a brand's mentions wholesale, so a digest over a
 mentions stays within seconds on SQLite. Times are UTC-aware datetimes; local-day buckets are
 computed in Python (zoneinfo, DST-correct) and passed in as boundaries, so the SQL is the same
 on SQLite and PostgreSQL.
+
+People's annotations (``mention_state``) are honoured here, in one place: ``_in_range`` leaves
+out mentions marked irrelevant or spam (volume, mix, share of voice, themes, top lists), and
+``LABEL`` is the effective sentiment — a person's correction over the computed label. The
+stored scores themselves are never changed.
 """
 
 from __future__ import annotations
@@ -26,12 +31,17 @@ from earful.digest.data import (
     plain,
     safe_link,
 )
+from earful.store.annotations import EXCLUDED, MentionState
 from earful.store.models import Mention, MentionBrand
 
 logger = logging.getLogger(__name__)
 
 MB: Table = MentionBrand.__table__  # type: ignore[attr-defined]
 M: Table = Mention.__table__  # type: ignore[attr-defined]
+S: Table = MentionState.__table__  # type: ignore[attr-defined]
+# The sentiment a mention counts with: a person's correction, else the computed label.
+LABEL = func.coalesce(S.c.sentiment, M.c.sentiment_label)
+_S_DROPPED = S.alias("mention_state_dropped")
 LABELS = ("positive", "neutral", "negative")
 TEXT_CAP = 2000  # characters of a mention read for themes and drivers
 
@@ -45,12 +55,24 @@ class TextRow:
     published_at: datetime
 
 
+def _kept() -> ColumnElement[bool]:
+    """Not marked irrelevant or spam (an indexed lookup of the annotation, none for most)."""
+    dropped = (
+        select(literal(1))
+        .select_from(_S_DROPPED)
+        .where(_S_DROPPED.c.mention_id == MB.c.mention_id, _S_DROPPED.c.status.in_(EXCLUDED))
+        .correlate(MB)
+        .exists()
+    )
+    return ~dropped
+
+
 def _in_range(brand: str, start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(MB.c.brand == brand, MB.c.published_at >= start, MB.c.published_at < end)
+    return and_(MB.c.brand == brand, MB.c.published_at >= start, MB.c.published_at < end, _kept())
 
 
 def _joined() -> object:
-    return MB.join(M, M.c.id == MB.c.mention_id)
+    return MB.join(M, M.c.id == MB.c.mention_id).outerjoin(S, S.c.mention_id == M.c.id)
 
 
 def _mix(rows: Sequence[tuple[str, int]]) -> SentimentMix:
@@ -71,10 +93,10 @@ def count_sentiment(
     conn: Connection, *, brand: str, start: datetime, end: datetime
 ) -> SentimentMix:
     stmt = (
-        select(M.c.sentiment_label, func.count())
+        select(LABEL, func.count())
         .select_from(_joined())  # type: ignore[arg-type]
         .where(_in_range(brand, start, end))
-        .group_by(M.c.sentiment_label)
+        .group_by(LABEL)
     )
     return _mix([(r[0], r[1]) for r in conn.execute(stmt)])
 
@@ -99,10 +121,10 @@ def count_by_bucket(
         return []
     bucket = _bucket_expr(bounds, 0, len(bounds) - 1)
     stmt = (
-        select(bucket.label("bucket"), M.c.sentiment_label, func.count())
+        select(bucket.label("bucket"), LABEL, func.count())
         .select_from(_joined())  # type: ignore[arg-type]
         .where(_in_range(brand, bounds[0], bounds[-1]))
-        .group_by(bucket, M.c.sentiment_label)
+        .group_by(bucket, LABEL)
     )
     per: list[list[tuple[str, int]]] = [[] for _ in range(len(bounds) - 1)]
     for idx, label, n in conn.execute(stmt):
@@ -111,11 +133,30 @@ def count_by_bucket(
     return [_mix(rows) for rows in per]
 
 
+def volume_by_bucket(conn: Connection, *, brand: str, bounds: Sequence[datetime]) -> list[int]:
+    """Mentions per bucket ``[bounds[i], bounds[i+1])`` (the archive's days with data):
+    index-only, annotations honoured like every other count."""
+    if len(bounds) < 2:
+        return []
+    bucket = _bucket_expr(bounds, 0, len(bounds) - 1)
+    stmt = (
+        select(bucket.label("bucket"), func.count())
+        .select_from(MB)
+        .where(_in_range(brand, bounds[0], bounds[-1]))
+        .group_by(bucket)
+    )
+    counts = [0] * (len(bounds) - 1)
+    for idx, n in conn.execute(stmt):
+        if 0 <= int(idx) < len(counts):
+            counts[int(idx)] = int(n)
+    return counts
+
+
 def count_by_source(
     conn: Connection, *, brand: str, start: datetime, end: datetime
 ) -> list[SourceStat]:
     """Volume, sentiment mix and mean compound per source kind, biggest first."""
-    label = M.c.sentiment_label
+    label = LABEL
     stmt = (
         select(
             M.c.source,
@@ -145,7 +186,12 @@ def count_brands(
         return {}
     stmt = (
         select(MB.c.brand, func.count())
-        .where(MB.c.brand.in_(list(brands)), MB.c.published_at >= start, MB.c.published_at < end)
+        .where(
+            MB.c.brand.in_(list(brands)),
+            MB.c.published_at >= start,
+            MB.c.published_at < end,
+            _kept(),
+        )
         .group_by(MB.c.brand)
     )
     found = {str(b): int(n) for b, n in conn.execute(stmt)}
@@ -163,7 +209,7 @@ _ITEM_COLUMNS = (
     func.substr(M.c.text, 1, 600).label("text"),
     MB.c.published_at,
     M.c.sentiment_compound,
-    M.c.sentiment_label,
+    LABEL.label("sentiment_label"),
     M.c.risk,
     M.c.likes,
     M.c.shares,
@@ -206,7 +252,7 @@ def top_negative(
     stmt = (
         select(*_ITEM_COLUMNS)
         .select_from(_joined())  # type: ignore[arg-type]
-        .where(_in_range(brand, start, end), M.c.sentiment_label == "negative")
+        .where(_in_range(brand, start, end), LABEL == "negative")
         .order_by(
             case((M.c.risk.is_(None), 1), else_=0),
             M.c.risk.desc(),
@@ -226,7 +272,7 @@ def top_positive(
     stmt = (
         select(*_ITEM_COLUMNS)
         .select_from(_joined())  # type: ignore[arg-type]
-        .where(_in_range(brand, start, end), M.c.sentiment_label == "positive")
+        .where(_in_range(brand, start, end), LABEL == "positive")
         .order_by(
             M.c.sentiment_compound.desc(),
             func.coalesce(M.c.author_followers, 0).desc(),
@@ -252,7 +298,7 @@ def negative_texts(
             MB.c.published_at,
         )
         .select_from(_joined())  # type: ignore[arg-type]
-        .where(_in_range(brand, start, end), M.c.sentiment_label == "negative")
+        .where(_in_range(brand, start, end), LABEL == "negative")
         .order_by(MB.c.published_at.desc(), M.c.id.desc())
         .limit(cap)
     )

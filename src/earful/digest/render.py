@@ -96,11 +96,15 @@ def render_html(
     web_url: str | None = None,
     chronic_weeks: int = 3,
     chronic_authors: int = 3,
+    nav: Mapping[str, str | None] | None = None,
 ) -> str:
-    """The digest page (email body or web page); ``chart_srcs`` maps chart names to ``src``."""
+    """The digest page (email body or web page); ``chart_srcs`` maps chart names to ``src``;
+    ``nav`` (web only): links ``archive``, ``inbox``, ``prev`` / ``next`` with ``prev_day`` /
+    ``next_day``."""
     template = _environment(True).get_template("digest.html")
     return template.render(
         **_context(data, web_url),
+        nav=dict(nav) if nav else None,
         charts=dict(chart_srcs),
         chronic_weeks=chronic_weeks,
         chronic_authors=chronic_authors,
@@ -110,12 +114,6 @@ def render_html(
 def render_text(data: DigestData, *, web_url: str | None = None) -> str:
     """The plain-text version (email text part, terminal)."""
     return _environment(False).get_template("digest.txt").render(**_context(data, web_url))
-
-
-def render_archive(*, brands: object, runs: object, prefix: str) -> str:
-    """The archive page of ``earful web`` (brand names escaped like everything else)."""
-    template = _environment(True).get_template("archive.html")
-    return template.render(brands=brands, runs=runs, prefix=prefix)
 
 
 def digest_to_json(data: DigestData) -> str:

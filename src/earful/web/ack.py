@@ -22,7 +22,6 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, StrictUndefined
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -39,30 +38,19 @@ from earful.store.db import run_in_transaction
 from earful.store.escalations import Escalation, EscalationEvent, Notification
 from earful.store.models import Mention
 from earful.text import terminal_safe
+from earful.web.pages import environment
 
 logger = logging.getLogger(__name__)
 
-_env = Environment(autoescape=True, undefined=StrictUndefined)
-_PAGE = _env.from_string(
-    """<!doctype html><html><head><meta charset="utf-8"><title>Earful</title></head>
-<body style="font-family:sans-serif;margin:2em"><h1>{{ title }}</h1><p>{{ detail }}</p>
-<p><a href="/">Open escalations</a></p></body></html>"""
-)
-_CONFIRM = _env.from_string(
-    """<!doctype html><html><head><meta charset="utf-8"><title>Earful — acknowledge</title>
-</head><body style="font-family:sans-serif;margin:2em">
-<h1>Acknowledge escalation #{{ esc.id }}?</h1>
-<p>{{ esc.brand }} · level {{ level }} · risk {{ esc.risk }} · {{ esc.status }}</p>
-<blockquote>{{ source }} · {{ author }}<br>{{ text }}</blockquote>
-<p>Why: {{ why }}</p>
-<form method="post"><input type="hidden" name="check" value="{{ check }}">
-<button type="submit">Acknowledge — it is mine</button></form>
-<p><a href="/">Open escalations</a></p></body></html>"""
-)
+
+def _render(name: str, status: int = 200, **context: object) -> HTMLResponse:
+    """The confirm and answer pages are open (the token is the authority): no user, no nav."""
+    html = environment().get_template(name).render(user=None, csrf="", path="", **context)
+    return HTMLResponse(html, status_code=status)
 
 
 def _page(status: int, title: str, detail: str) -> HTMLResponse:
-    return HTMLResponse(_PAGE.render(title=title, detail=detail), status_code=status)
+    return _render("message.html", status, title=title, detail=detail)
 
 
 def form_check(key: str, token: str) -> str:
@@ -117,16 +105,15 @@ def make_ack_router(*, engine: Engine, keys: Callable[[], list[str]], clock: Clo
                     200, "Already handled", f"Escalation #{esc.id} is {esc.status} ({who})."
                 )
             mention = session.get(Mention, esc.mention_id) if esc.mention_id is not None else None
-            return HTMLResponse(
-                _CONFIRM.render(
-                    esc=esc,
-                    level=claim.level,
-                    source=mention.source if mention else "",
-                    author=(mention.author if mention else None) or "",
-                    text=terminal_safe((mention.text or "")[:500]) if mention else "",
-                    why=why_text(load_reasons(esc)),
-                    check=form_check(keys()[0], token),
-                )
+            return _render(
+                "ack_confirm.html",
+                esc=esc,
+                level=claim.level,
+                source=mention.source if mention else "",
+                author=(mention.author if mention else None) or "",
+                text=terminal_safe((mention.text or "")[:500]) if mention else "",
+                why=why_text(load_reasons(esc)),
+                check=form_check(keys()[0], token),
             )
 
         return run_in_transaction(engine, read)

@@ -19,6 +19,7 @@ from earful.store.db import make_engine
 from earful.store.models import Mention
 from earful.web.app import create_app
 from tests.unit.escalation_factories import open_escalation
+from tests.unit.web.web_factories import login, make_client, make_user
 
 with warnings.catch_warnings():
     # Starlette deprecates its httpx-based TestClient in favour of httpx2 (not installed).
@@ -46,8 +47,8 @@ def _setup(engine: Engine) -> tuple[TestClient, SimulatedClock, int]:
         config=config,
     )
     clock = SimulatedClock(T0 + timedelta(minutes=5))
-    app = create_app(Settings(secret_key=SECRET), engine, config, clock=clock)  # type: ignore[arg-type]
-    return TestClient(app), clock, esc_id
+    make_user(engine, "lea", "lead")
+    return login(make_client(engine, config, clock=clock), "lea"), clock, esc_id
 
 
 def _token(esc_id: int, *, expires: datetime, secret: str = SECRET, notification: int = 1) -> str:
@@ -56,7 +57,8 @@ def _token(esc_id: int, *, expires: datetime, secret: str = SECRET, notification
 
 def test_list_escapes_mention_text(sqlite_engine: Engine) -> None:
     client, _, _ = _setup(sqlite_engine)
-    page = client.get("/")
+    assert client.get("/").headers["location"] == "/escalations"
+    page = client.get("/escalations")
     assert page.status_code == 200
     assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
     assert "likes ×9 in 1 h" in page.text
@@ -71,8 +73,8 @@ def test_health_and_digest_pages_are_served(sqlite_engine: Engine) -> None:
         s.add(
             Mention(source="rss", external_id="d1", text="<b>Acme</b> lost my bag", fetched_at=T0)
         )
-    app = create_app(Settings(secret_key=SECRET), sqlite_engine, config, clock=SimulatedClock(T0))  # type: ignore[arg-type]
-    client = TestClient(app)
+    make_user(sqlite_engine, "ana", "analyst")
+    client = login(make_client(sqlite_engine, config), "ana")
     assert client.get("/healthz").json() == {"status": "ok"}
     archive = client.get("/digests")
     assert archive.status_code == 200 and "Acme" in archive.text
