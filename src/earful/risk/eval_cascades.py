@@ -95,10 +95,10 @@ class SyntheticSet:
 
 
 SYNTHETIC_SETS: tuple[SyntheticSet, ...] = (
-    SyntheticSet("hawkes-b0.5-twitter-kernel", branching=0.5, theta=KERNEL_THETA, s0_h=5 / 60),
-    SyntheticSet("hawkes-b0.75-slow-kernel", branching=0.75, theta=0.5, s0_h=15 / 60, spread=0.3),
+    SyntheticSet("hawkes-b0.5", branching=0.5, theta=KERNEL_THETA, s0_h=5 / 60),
+    SyntheticSet("hawkes-b0.75-slow", branching=0.75, theta=0.5, s0_h=15 / 60, spread=0.3),
     SyntheticSet(
-        "hawkes-b0.9-fast-kernel-heavy-tail",
+        "hawkes-b0.9-heavy",
         branching=0.9,
         theta=0.15,
         s0_h=2 / 60,

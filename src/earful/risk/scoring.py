@@ -17,7 +17,9 @@ How the score is built (all numbers configurable in ``risk:``):
   followers are known, else log-linear early popularity (Szabo & Huberman 2010) from the
   snapshots, to ``forecast_horizon_h``; both shrink toward the source's typical curve at small
   counts. "Supercritical" when every window grew faster than the one before, or the estimated
-  branching ratio is above 1 (each wave of sharing begets a bigger one).
+  branching ratio is above 1 (each wave of sharing begets a bigger one). With the shares known,
+  velocity is the pace still to come (forecast shares per hour to the horizon) and reach the
+  followers of all sharers yet to react: the author's followers are inside the forecast.
 * **severity** — documented lexicon of terms (safety, injury, discrimination, fraud, legal,
   boycott, defect).
 * **spread** — distinct sources and posts in the mention's incident.
@@ -364,21 +366,7 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
         raw.append(Reason("velocity", w.velocity * frac, detail))
 
     supercritical = False
-    if fc is not None and fc.method == "self-exciting" and fc.final > curve[-1][1] > 0:
-        # With the shares and their sharers' followers known, what is still to come is read
-        # from the exposures that have not reacted yet, not from the ratio of two windows'
-        # rates (noise in the first hour, when only one or two windows exist).
-        growth = fc.final / curve[-1][1]
-        signal = _clamp01(curve[-1][1] / config.min_signal_points)
-        frac = signal * _soft(math.log(growth) / math.log(config.acceleration_full))
-        detail = (
-            f"×{growth:.1f} still to come: its sharers' followers have yet to react "
-            f"(branching ratio {fc.branching or 0:.2f})"
-        )
-        if fc.supercritical:
-            detail += " (supercritical: each wave of sharing begets a bigger one)"
-        raw.append(Reason("acceleration", w.acceleration * frac, detail))
-    elif len(curve) >= 3:
+    if len(curve) >= 3:
         rates = [
             max(curve[i][1] - curve[i - 1][1], 0.0) / max(curve[i][0] - curve[i - 1][0], 1e-6)
             for i in range(1, len(curve))

@@ -70,11 +70,11 @@ def test_parse_seismic_format() -> None:
 
 
 def test_forecast_and_risk_beat_count_on_every_synthetic_set() -> None:
-    results = evaluate_synthetic(seed=13, cascades=200)
+    results = evaluate_synthetic(seed=13, cascades=300)
     assert [r.name for r in results] == [s.name for s in SYNTHETIC_SETS]
     assert len({s.branching for s in SYNTHETIC_SETS}) == 3
     for result in results:
-        assert result.cascades == 200
+        assert result.cascades == 300
         assert [h.minutes for h in result.horizons] == [30, 60]
         for h in result.horizons:
             assert h.auc_risk >= h.auc_count + TARGET_MARGIN, (result.name, h)
