@@ -88,15 +88,19 @@ def eval_risk(
         table.add_column(col, justify="left" if col == "data set" else "right")
     for result in results:
         for i, h in enumerate(result.horizons):
-            mark = "" if h.passed else " ✗"
+            # ✗: this score is under count + the target margin.
+            short = {
+                name: "" if value >= h.auc_count + TARGET_MARGIN else " ✗"
+                for name, value in (("forecast", h.auc_forecast), ("risk", h.auc_risk))
+            }
             table.add_row(
                 result.name if i == 0 else "",
                 str(result.cascades) if i == 0 else "",
                 f"{h.minutes} min",
                 f"{h.auc_count:.3f}",
-                f"{h.auc_forecast:.3f}",
-                f"{h.auc_risk:.3f}",
-                f"{h.auc_risk - h.auc_count:+.3f}{mark}",
+                f"{h.auc_forecast:.3f}{short['forecast']}",
+                f"{h.auc_risk:.3f}{short['risk']}",
+                f"{h.auc_risk - h.auc_count:+.3f}",
             )
         table.add_section()
     console.print(table)

@@ -48,3 +48,21 @@ def test_eval_risk_table_and_bad_data_dir(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, [*ARGS, "--data", str(tmp_path)])
     assert bad.exit_code == 2
     assert "no index.csv and data.csv" in bad.stderr
+
+
+def test_eval_risk_reads_real_cascades_in_seismic_format(tmp_path: Path) -> None:
+    from earful.risk.eval_cascades import SYNTHETIC_SETS, simulate
+
+    index, data, row = ["tweet_id,post_time_day,start_ind,end_ind"], ["t,f"], 1
+    for k, cascade in enumerate(simulate(SYNTHETIC_SETS[0], 40, seed=8)):
+        index.append(f"{k},0.0,{row},{row + len(cascade.shares) - 1}")
+        data.extend(f"{s.age_h * 3600:.0f},{s.followers}" for s in cascade.shares)
+        row += len(cascade.shares)
+    (tmp_path / "index.csv").write_text("\n".join(index) + "\n", encoding="utf-8")
+    (tmp_path / "data.csv").write_text("\n".join(data) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, [*ARGS, "--json", "--data", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    real = [d for d in body["datasets"] if d["kind"] == "real"]
+    assert len(real) == 1 and real[0]["cascades"] == 20  # the first half trains the prior
+    assert body["real_data"].startswith("real: ")
