@@ -172,16 +172,24 @@ class BrandMatcher:
 
         ``only``: restrict to these brand names (a source's ``brands:`` setting).
         """
-        tokens, title_tokens, texts = collect_tokens(doc, *self._flags)
+        tokens, title_tokens, texts, words = collect_tokens(doc, *self._flags)
         hits = self._anchor_keys.intersection(tokens)
         if not hits and not self._unanchored:
             return []
-        candidates = set(self._unanchored)
-        for key in hits:
-            candidates.update(self._by_anchor[key])
-        d = DocIndex(set(tokens), set(title_tokens) if self._title_keys else frozenset(), texts)
+        if len(hits) == 1 and not self._unanchored:
+            (key,) = hits
+            ordered: Iterable[int] = self._by_anchor[key]  # ascending already
+        else:
+            candidates = set(self._unanchored)
+            for key in hits:
+                candidates.update(self._by_anchor[key])
+            ordered = sorted(candidates)
+        title_keys: set[str] | frozenset[str] = (
+            set(title_tokens) if self._title_keys else frozenset()
+        )
+        d = DocIndex(set(tokens), title_keys, texts, words)
         matched: set[int] = set()
-        for qid in sorted(candidates):
+        for qid in ordered:
             b = self._brand_of[qid]
             if b not in matched and self._fns[qid](d):
                 matched.add(b)
