@@ -32,6 +32,7 @@ import itertools
 import json
 import math
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -89,6 +90,7 @@ class Incident:
     crowd: int  # small posts that spread the story
     crowd_templates: tuple[str, ...]
     crowd_hours: float  # the crowd is spread over this many hours, front-loaded
+    crowd_start_h: float  # ... starting this many hours after the original
     link_share: float  # share of crowd posts that carry the original's URL
     background: Background
     background_n: int
@@ -185,6 +187,14 @@ def _followers(rnd: random.Random) -> int:
     return int(math.exp(rnd.uniform(math.log(20), math.log(20_000))))
 
 
+_CHOICE = re.compile(r"\[([^\[\]]*)\]")
+
+
+def vary(text: str, rnd: random.Random) -> str:
+    """Pick one alternative of every ``[a|b|c]`` in ``text`` (``[|x]``: x or nothing)."""
+    return _CHOICE.sub(lambda m: rnd.choice(m.group(1).split("|")), text).replace("  ", " ")
+
+
 def _background(inc: Incident, rnd: random.Random, n: int) -> list[dict[str, Any]]:
     bg = inc.background
     start = inc.published - timedelta(days=inc.days_before)
@@ -200,7 +210,7 @@ def _background(inc: Incident, rnd: random.Random, n: int) -> list[dict[str, Any
                 break
         kind = rnd.random()
         pool = bg.complaints if kind < 0.72 else bg.praise if kind < 0.88 else bg.questions
-        body = rnd.choice(pool).format(
+        body = vary(rnd.choice(pool), rnd).format(
             b=rnd.choice(bg.brands),
             place=rnd.choice(bg.places),
             item=rnd.choice(bg.items),
@@ -300,7 +310,8 @@ def _story(inc: Incident, rnd: random.Random, scale: float) -> list[dict[str, An
     crowd = int(inc.crowd * scale)
     for i in range(crowd):
         # Front-loaded: the crowd's count grows like the square root of time.
-        hours = inc.crowd_hours * ((i + 1) / crowd) ** 2 + rnd.uniform(0, 0.3)
+        hours = inc.crowd_start_h + inc.crowd_hours * ((i + 1) / crowd) ** 2
+        hours += rnd.uniform(0, 0.3)
         at = t0 + timedelta(hours=hours)
         text = rnd.choice(inc.crowd_templates).format(url=inc.url, b=inc.brand)
         if rnd.random() >= inc.link_share:
@@ -526,26 +537,41 @@ UNITED = Incident(
         "Cancelling my United trip after watching flight 3411 {url}",
     ),
     crowd_hours=72.0,
+    crowd_start_h=0.5,
     link_share=0.7,
     background=Background(
         brands=("United", "United Airlines", "@united", "UA"),
         handle="@united",
         complaints=(
-            "{b} flight {num} out of {place} is {n} hours late and the app still says on time",
-            "{b} lost my checked bag between {place} and home, day {n} with no update",
-            "my seat on {b} {num} would not recline and the tray table was broken",
-            "{b} basic economy means no carry-on, learned that the hard way at {place}",
-            "waited {n} hours on the phone with {b} to fix a misspelled name on my ticket",
-            "the {b} app crashed while I was checking in at {place}",
-            "the wifi on {b} {num} was down the whole flight and they still charged me",
-            "{b} moved my {place} flight {n} times this month, impossible to plan",
-            "sat at the gate in {place} for {n} hours, {b} kept saying ten more minutes",
-            "{b} gave my aisle seat away and stuck me in a middle seat by the toilets",
-            "{b} charged me for a bag that the website said was free",
-            "my MileagePlus miles from the {place} trip never posted, {b} support is useless",
-            "missed my connection in {place} because {b} boarded late, next flight tomorrow",
-            "{b} was oversold to {place} and the gate agent begged for volunteers for an hour",
-            "the {item} on {b} {num} was cold and they ran out of the other option",
+            "{b} flight {num} out of {place} is {n} hours [late|behind|delayed] and the app "
+            "[still says|keeps saying] on time",
+            "{b} [lost|misplaced|can't find] my [checked bag|suitcase|luggage] [between {place} "
+            "and home|after {place}], day {n} [with no update|and nobody calls back]",
+            "[my seat|the seat I paid extra for] on {b} {num} [would not recline|was broken|had a "
+            "wobbly armrest] [and the tray table was sticky|the whole way|for {n} hours]",
+            "{b} basic economy [means|apparently means] no carry-on, [learned that the hard "
+            "way|found out] at {place}",
+            "[waited|spent] {n} hours [on the phone|on hold|in the chat] with {b} to fix [a "
+            "typo|a misspelled name|my middle name] on my ticket",
+            "the {b} app [crashed|froze|logged me out] [while I was checking in|at the gate|right "
+            "at boarding] [at {place}|]",
+            "the wifi on {b} {num} [was down|never connected|kept dropping] [the whole "
+            "flight|after takeoff] and they still charged me",
+            "{b} [moved|changed|rescheduled] my {place} flight {n} times this month, [impossible "
+            "to plan|I give up]",
+            "[sat|stuck] at the gate in {place} for {n} hours, {b} kept saying [ten more "
+            "minutes|boarding soon]",
+            "{b} gave my [aisle|window|exit row] seat away and [stuck|put] me [in a middle "
+            "seat|by the toilets|in the last row]",
+            "{b} charged me [$35|$60|again] for a bag [that the website said was free|I already "
+            "paid for]",
+            "my MileagePlus miles from the {place} trip [never posted|disappeared], {b} support "
+            "is [useless|going in circles]",
+            "missed my connection in {place} because {b} [boarded late|sat on the tarmac], [next "
+            "flight tomorrow|rebooked for {n} pm]",
+            "{b} was oversold to {place} and the gate agent [begged for volunteers|offered "
+            "vouchers] for an hour",
+            "the {item} on {b} {num} was [cold|stale|tiny] and they ran out of the other option",
         ),
         praise=(
             "shout out to the {b} crew on {num} to {place}, so kind to my kids",
@@ -718,24 +744,33 @@ FEDEX = Incident(
         "Watch a FedEx courier hurl a computer monitor over a gate {url} #fail",
     ),
     crowd_hours=96.0,
+    crowd_start_h=1.0,
     link_share=0.8,
     background=Background(
         brands=("FedEx", "Fedex", "@FedEx", "FedEx Ground"),
         handle="@FedEx",
         complaints=(
-            "{b} tracking has said in transit at {place} for {n} days",
-            "{b} left a door tag saying nobody home, I was home all day",
-            "my {item} from {b} arrived with a crushed corner",
-            "{b} says delivered but there is no package at my door",
-            "waited on hold {n} hours with {b} customer service about a missed delivery",
-            "{b} wants a signature for my {item} and only comes while I am at work",
-            "package stuck at the {b} facility in {place} again",
-            "{b} charged me a customs fee nobody mentioned for a {item}",
-            "{b} delivered my {item} to the wrong house, the neighbours had it",
+            "{b} tracking has said [in transit|on the way|at local facility] [at {place}|] for "
+            "{n} days",
+            "{b} [left a door tag|put a sticker on the door] saying nobody [home|answered], [I "
+            "was home all day|I was right there]",
+            "my {item} from {b} [arrived|showed up|came] with a [crushed corner|dented side|torn "
+            "box]",
+            "{b} [says|claims] delivered but there is no [package|box|{item}] [at my "
+            "door|anywhere|on the porch]",
+            "[waited|sat] on hold {n} hours with {b} [customer service|support] about a missed "
+            "delivery",
+            "{b} wants a signature for my {item} and [only comes|always shows up] while I am at "
+            "work",
+            "[package|my {item}] stuck at the {b} [facility|hub] in {place} [again|for {n} days]",
+            "{b} charged me a [customs|brokerage|surprise] fee nobody mentioned for a {item}",
+            "{b} delivered my {item} to the wrong [house|street|building], [the neighbours had "
+            "it|found it {n} doors down]",
             "holiday delays with {b}, my {item} is {n} days late",
-            "the {b} driver left my {item} in the rain on the porch",
-            "{b} rescheduled my delivery {n} times, still nothing",
-            "the {b} store in {place} could not find my held package",
+            "the {b} driver left my {item} [in the rain|out in the snow|on the porch in plain "
+            "view]",
+            "{b} [rescheduled|pushed back] my delivery {n} times, still nothing",
+            "the {b} [store|office] in {place} could not find my held [package|{item}]",
         ),
         praise=(
             "{b} delivered my {item} a day early, nice",
@@ -900,24 +935,27 @@ DOMINOS = Incident(
         "Health department should shut that Domino's down {url}",
         "Can't unsee the Domino's video. Done with them {url} #dominos",
     ),
-    crowd_hours=80.0,
+    crowd_hours=66.0,
+    crowd_start_h=14.0,
     link_share=0.75,
     background=Background(
         brands=("Domino's", "Dominos", "@dominos", "Domino's Pizza"),
         handle="@dominos",
         complaints=(
-            "{b} took {n}0 minutes to deliver and the pizza was cold",
-            "{b} forgot the {item} again",
-            "ordered from {b} in {place} and got someone else's pizza",
-            "the {b} tracker said out for delivery for an hour",
+            "{b} took {n}0 minutes [to deliver|to show up] and the pizza was [cold|lukewarm]",
+            "{b} forgot the {item} [again|on my order|for the second time]",
+            "ordered from {b} [in {place}|tonight] and got [someone else's pizza|the wrong "
+            "toppings|a plain cheese]",
+            "the {b} tracker said [out for delivery|in the oven] for [an hour|{n}0 minutes]",
             "{b} would not take my coupon at the {place} store",
-            "my {b} pizza showed up with the cheese slid off to one side",
-            "the {b} delivery driver could not find my building in {place}",
+            "my {b} pizza showed up with the [cheese slid off to one side|toppings all in the "
+            "middle|box crushed]",
+            "the {b} [delivery driver|driver] could not find my [building|street|house] in {place}",
             "{b} charged me for {item} I never got",
-            "burnt crust on my {b} order tonight",
-            "the {b} online order page kept timing out",
-            "{b} cancelled my order after {n}0 minutes without telling me",
-            "the {item} from {b} was soggy",
+            "[burnt|undercooked|doughy] crust on my {b} order tonight",
+            "the {b} [online order page|app|website] kept [timing out|crashing|losing my cart]",
+            "{b} cancelled my order after {n}0 minutes without [telling me|a call]",
+            "the {item} from {b} [was soggy|came cold|was missing]",
         ),
         praise=(
             "{b} pizza night with the kids, hit the spot",
