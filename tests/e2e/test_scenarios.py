@@ -14,6 +14,7 @@ bundled files themselves.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -55,9 +56,9 @@ def test_incidents_are_bundled_and_match_their_generator() -> None:
         assert f"{inc.name}.jsonl" in names
         path = resolve_scenario(inc.name)
         assert path.stat().st_size < 3_000_000
-        lines = path.read_text(encoding="utf-8").splitlines()
         events = build(inc)
-        assert len(lines) == len(events)
+        expected = [json.dumps(e, ensure_ascii=False) for e in events]
+        assert path.read_text(encoding="utf-8").splitlines() == expected, "regenerate the file"
         background = [e for e in events if e["type"] == "mention" and not is_story(inc, e["id"])]
         assert len(background) >= 2_000
     wave = [e for e in build(INCIDENTS["united_3411"]) if e["id"].startswith("ua-rt")]
@@ -66,20 +67,25 @@ def test_incidents_are_bundled_and_match_their_generator() -> None:
 
 # Held-out results that fail the Done-when today (measured, see the scenarios' README); strict, so
 # a fix in risk/ turns them into failures that ask for the mark to go. Never tune risk/ on these.
-BACKGROUND_ESCALATES = (
+_MERGED = (
     "ordinary complaints in different people's words merge into incidents of tens to hundreds of "
-    "posts ('96 posts on 5 sources') whose summed likes look like a spreading story (issue 13, "
-    "'Common complaints merged'), and everyday words hit the severity lexicon ('crashing' as "
-    "safety, 'broken' as defect)"
+    "posts whose summed likes look like a spreading story (issue 13, 'Common complaints merged')"
 )
+BACKGROUND_XFAIL = {
+    "united_3411": _MERGED + "; full size: 10 ordinary posts escalate (incidents of 19-247 posts, "
+    "e.g. bg01397 with safety: 'crashed'); quarter size: bg00130, defect: 'broken', 11 posts",
+    "fedex_monitor": _MERGED + "; full size: 4 (incidents of 25-1,413 posts); quarter size: "
+    "bg00082, 96 posts on 5 sources",
+    "dominos_kitchen": _MERGED + " and 'the app kept crashing' scores as safety; full size: 2 "
+    "(bg01542, safety: 'crashing', 386 posts); quarter size: bg00105, safety: 'crashing', 60 posts",
+}
 STORY_XFAIL = {
     "dominos_kitchen": (
-        "first escalation 14 h after the upload: in the first 6 h the video has ~2.5k views "
-        "from a 60-follower account and one forum post; the crowd starts after the Consumerist "
-        "post (public fact: it was noticed a day later)"
+        "first escalation 14.3-14.5 h after the upload; in the first 6 h the video has ~2.5k "
+        "views from a 60-follower account and one forum post, sentiment -0.34, peak risk 29.7 "
+        "(level 1 is 50); the crowd starts after the Consumerist post (noticed a day later)"
     ),
 }
-BACKGROUND_XFAIL = dict.fromkeys(INCIDENTS, BACKGROUND_ESCALATES)
 
 
 def _cases(xfails: dict[str, str]) -> list[Any]:
