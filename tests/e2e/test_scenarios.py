@@ -67,18 +67,6 @@ def test_incidents_are_bundled_and_match_their_generator() -> None:
 
 # Held-out results that fail the Done-when today (measured, see the scenarios' README); strict, so
 # a fix in risk/ turns them into failures that ask for the mark to go. Never tune risk/ on these.
-_MERGED = (
-    "ordinary complaints in different people's words merge into incidents of tens to hundreds of "
-    "posts whose summed likes look like a spreading story (issue 13, 'Common complaints merged')"
-)
-BACKGROUND_XFAIL = {
-    "united_3411": _MERGED + "; full size: 10 ordinary posts escalate (incidents of 19-247 posts, "
-    "e.g. bg01397 with safety: 'crashed'); quarter size: bg00130, defect: 'broken', 11 posts",
-    "fedex_monitor": _MERGED + "; full size: 4 (incidents of 25-1,413 posts); quarter size: "
-    "bg00082, 96 posts on 5 sources",
-    "dominos_kitchen": _MERGED + " and 'the app kept crashing' scores as safety; full size: 2 "
-    "(bg01542, safety: 'crashing', 386 posts); quarter size: bg00105, safety: 'crashing', 60 posts",
-}
 STORY_XFAIL = {
     "dominos_kitchen": (
         "first escalation 14.3-14.5 h after the upload; in the first 6 h the video has ~2.5k "
@@ -125,7 +113,7 @@ def test_story_pages_within_6h_and_at_most_twice(
     assert len(escalations) <= 2, f"{name}: {len(escalations)} escalations: {_describe(story)}"
 
 
-@pytest.mark.parametrize("name", _cases(BACKGROUND_XFAIL))
+@pytest.mark.parametrize("name", sorted(INCIDENTS))
 def test_background_mentions_never_escalate(
     name: str, replayed: Callable[[str], list[dict[str, Any]]]
 ) -> None:

@@ -103,6 +103,37 @@ _SNAPSHOT_COLUMNS: tuple[Any, ...] = (
 )
 
 
+# Built once (statement construction costs more than the query on SQLite): the per-event
+# reads of the window sync, executed on the connection, outside the ORM.
+_MEMBERS_BY_ID = select_columns(*_MEMBER_COLUMNS).where(
+    col(Mention.id).in_(bindparam("ids", expanding=True))
+)
+_SNAPSHOTS_BY_ID = (
+    select_columns(*_SNAPSHOT_COLUMNS)
+    .where(
+        col(EngagementSnapshot.mention_id).in_(bindparam("ids", expanding=True)),
+        col(EngagementSnapshot.at) <= bindparam("now"),
+    )
+    .order_by(col(EngagementSnapshot.id))
+)
+_NEW_SNAPSHOTS = select_columns(
+    col(EngagementSnapshot.id), col(EngagementSnapshot.mention_id)
+).where(col(EngagementSnapshot.id) > bindparam("above"))
+_MAX_SNAPSHOT = select_columns(func.max(col(EngagementSnapshot.id)))
+_BRAND_IDS = select_columns(col(MentionBrand.mention_id)).where(
+    col(MentionBrand.brand) == bindparam("brand"), col(MentionBrand.mention_id) > bindparam("above")
+)
+_ACTIVE = (
+    select_columns(col(Escalation.incident_key), col(Escalation.mention_id))
+    .where(col(Escalation.brand) == bindparam("brand"), col(Escalation.status).in_(ACTIVE))
+    .order_by(col(Escalation.opened_at), col(Escalation.id))
+)
+_LINKS = select_columns(col(MentionBrand.mention_id), col(MentionBrand.brand)).where(
+    col(MentionBrand.mention_id).in_(bindparam("ids", expanding=True)),
+    col(MentionBrand.is_competitor).is_(False),
+)
+
+
 def _member(m: Any, snaps: Sequence[Reading]) -> Member:
     """A member from a row of ``_MEMBER_COLUMNS`` (or a ``Mention``)."""
     assert m.id is not None
@@ -141,28 +172,20 @@ def load_members(session: Session, brand: str, *, since: datetime, now: datetime
 def load_members_by_id(session: Session, ids: Iterable[int], *, now: datetime) -> list[Member]:
     """The given mentions, with their snapshots up to ``now``."""
     wanted = sorted(set(ids))
+    conn = session.connection()
     rows: list[Any] = []
     for start in range(0, len(wanted), 500):
-        rows.extend(
-            session.execute(
-                select_columns(*_MEMBER_COLUMNS).where(
-                    col(Mention.id).in_(wanted[start : start + 500])
-                )
-            ).all()
-        )
+        rows.extend(conn.execute(_MEMBERS_BY_ID, {"ids": wanted[start : start + 500]}).all())
     return _members_of(session, rows, now=now)
 
 
 def _members_of(session: Session, rows: Sequence[Any], *, now: datetime) -> list[Member]:
     ids = [m.id for m in rows if m.id is not None]
     snaps: dict[int, list[Reading]] = defaultdict(list)
+    conn = session.connection()
     for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        for s in session.execute(
-            select_columns(*_SNAPSHOT_COLUMNS)
-            .where(col(EngagementSnapshot.mention_id).in_(part), col(EngagementSnapshot.at) <= now)
-            .order_by(col(EngagementSnapshot.id))
-        ).all():
+        params = {"ids": ids[start : start + 500], "now": now}
+        for s in conn.execute(_SNAPSHOTS_BY_ID, params).all():
             snaps[s.mention_id].append(Reading.of(s))
     return [_member(m, snaps.get(m.id or 0, [])) for m in rows]
 
@@ -190,14 +213,7 @@ def assess_member(
 def _active_escalations(session: Session, brand: str) -> list[tuple[str, int | None]]:
     """(incident key, mention id) of the brand's active escalations, oldest first (a brand has
     few: they are read once per evaluation and matched here)."""
-    return [
-        (key, mid)
-        for key, mid in session.exec(
-            select(Escalation.incident_key, Escalation.mention_id)
-            .where(Escalation.brand == brand, col(Escalation.status).in_(ACTIVE))
-            .order_by(col(Escalation.opened_at), col(Escalation.id))
-        ).all()
-    ]
+    return [(key, mid) for key, mid in session.connection().execute(_ACTIVE, {"brand": brand})]
 
 
 def _active_key(active: Sequence[tuple[str, int | None]], incident: Incident) -> str:
@@ -258,13 +274,9 @@ def _window_for(
         cache[key] = state
         return state
     fresh = set(_brand_ids(session, brand, above=state.max_mention_id))
-    snap_ids = session.exec(
-        select(EngagementSnapshot.mention_id).where(
-            col(EngagementSnapshot.id) > state.max_snapshot_id
-        )
-    ).all()
-    state.max_snapshot_id = _max_snapshot_id(session)
-    changed = {int(i) for i in snap_ids if i in state.members}
+    new_snaps = session.connection().execute(_NEW_SNAPSHOTS, {"above": state.max_snapshot_id}).all()
+    state.max_snapshot_id = max([state.max_snapshot_id, *(int(r.id) for r in new_snaps)])
+    changed = {int(r.mention_id) for r in new_snaps if r.mention_id in state.members}
     reload = (wanted | fresh | changed) - {0}
     for m in sorted(
         load_members_by_id(session, reload, now=now), key=lambda m: (m.published_at, m.key)
@@ -275,18 +287,12 @@ def _window_for(
 
 
 def _max_snapshot_id(session: Session) -> int:
-    return int(session.exec(select(func.max(EngagementSnapshot.id))).one() or 0)
+    return int(session.connection().execute(_MAX_SNAPSHOT).scalar() or 0)
 
 
 def _brand_ids(session: Session, brand: str, *, above: int) -> list[int]:
-    return [
-        int(i)
-        for i in session.exec(
-            select(MentionBrand.mention_id).where(
-                col(MentionBrand.brand) == brand, col(MentionBrand.mention_id) > above
-            )
-        ).all()
-    ]
+    params = {"brand": brand, "above": above}
+    return [int(i) for (i,) in session.connection().execute(_BRAND_IDS, params)]
 
 
 def _incident_risk(incident: Incident, now: datetime, config: AppConfig) -> RiskAssessment:
@@ -306,12 +312,7 @@ def evaluate(
     if not wanted:
         return []
     tracked = tracked_brands(config)
-    links = session.exec(
-        select(MentionBrand).where(
-            col(MentionBrand.mention_id).in_(sorted(wanted)),
-            MentionBrand.is_competitor == False,  # noqa: E712
-        )
-    ).all()
+    links = session.connection().execute(_LINKS, {"ids": sorted(wanted)}).all()
     brands = sorted({b.brand for b in links if tracked is None or b.brand.lower() in tracked})
     since = now - timedelta(hours=config.risk.incident_window_h)
     out: list[Evaluation] = []
