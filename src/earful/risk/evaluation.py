@@ -190,12 +190,31 @@ def _members_of(session: Session, rows: Sequence[Any], *, now: datetime) -> list
     return [_member(m, snaps.get(m.id or 0, [])) for m in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class _Story:
+    """An incident's story core, summarised once per evaluation (not once per member)."""
+
+    ids: frozenset[int | None]
+    sources: list[str]
+    size: int
+
+    @classmethod
+    def of(cls, incident: Incident) -> _Story:
+        story = incident.story
+        return cls(frozenset(m.mention_id for m in story), incident.story_sources, len(story))
+
+
 def assess_member(
-    member: Member, incident: Incident, now: datetime, config: AppConfig
+    member: Member,
+    incident: Incident,
+    now: datetime,
+    config: AppConfig,
+    story: _Story | None = None,
 ) -> RiskAssessment:
     # A post's spread is the story it refers to (the incident's core), not the posts that
     # merely resemble it.
-    in_story = any(m.mention_id == member.mention_id for m in incident.story)
+    story = story or _Story.of(incident)
+    in_story = member.mention_id in story.ids
     inp = RiskInput(
         source=member.source,
         text=member.text,
@@ -204,8 +223,8 @@ def assess_member(
         published_at=member.published_at,
         author_followers=member.author_followers,
         snapshots=member.snapshots,
-        spread_sources=incident.story_sources if in_story else [member.source],
-        spread_mentions=len(incident.story) if in_story else 1,
+        spread_sources=story.sources if in_story else [member.source],
+        spread_mentions=story.size if in_story else 1,
     )
     return assess(inp, now, config.risk)
 
@@ -345,7 +364,8 @@ def evaluate(
                 key=lambda m: state.last_risk[m.mention_id or 0],
             )
             judged = {m.key: m for m in [*touched, incident.root(), *best_before]}
-            scored = [(m, assess_member(m, incident, now, config)) for m in judged.values()]
+            story = _Story.of(incident)
+            scored = [(m, assess_member(m, incident, now, config, story)) for m in judged.values()]
             for m, r in scored:
                 state.last_risk[m.mention_id or 0] = r.risk
             best_member, best = max(scored, key=lambda p: p[1].risk)
