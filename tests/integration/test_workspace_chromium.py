@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import socket
 import threading
 import time
@@ -30,14 +29,12 @@ from earful.settings import Settings
 from earful.store.escalations import Escalation
 from earful.store.models import EngagementSnapshot, Mention, MentionBrand
 from earful.web.app import create_app
-from tests.conftest import need
+from tests.integration.chromium import headless_chromium
 from tests.unit.escalation_factories import open_escalation
 from tests.unit.web.web_factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = os.environ.get("EARFUL_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("EARFUL_CHROMEDRIVER", "/usr/bin/chromedriver")
 NOW = datetime(2025, 3, 11, 16, 0, tzinfo=UTC)
 DAY = "2025-03-11"
 HOSTILE = (
@@ -201,31 +198,8 @@ def live(sqlite_engine: Engine) -> Iterator[Live]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    need(
-        Path(CHROMIUM).exists() or shutil.which("chromium") is not None,
-        "Chromium is not installed (Debian: apt-get install chromium chromium-driver)",
-    )
-    need(Path(CHROMEDRIVER).exists(), "chromedriver is not installed (chromium-driver)")
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager go online
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
+    with headless_chromium("1280,900") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _by(kind: str) -> Any:

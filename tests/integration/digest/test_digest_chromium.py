@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,43 +12,18 @@ from sqlalchemy.engine import Engine
 from earful.digest.build import build_digest
 from earful.digest.charts import render_charts
 from earful.digest.render import data_uri_srcs, render_html
-from tests.conftest import need
+from tests.integration.chromium import headless_chromium
 from tests.unit.digest.digest_factories import DAY, NOW, digest_config, seed_month
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = os.environ.get("EARFUL_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("EARFUL_CHROMEDRIVER", "/usr/bin/chromedriver")
 CSP_META = '<meta http-equiv="Content-Security-Policy"'
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    need(
-        Path(CHROMIUM).exists() or shutil.which("chromium") is not None,
-        "Chromium is not installed (Debian: apt-get install chromium chromium-driver)",
-    )
-    need(Path(CHROMEDRIVER).exists(), "chromedriver is not installed (chromium-driver)")
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager go online
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--window-size=1000,2400",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
+    with headless_chromium("1000,2400") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
