@@ -32,6 +32,7 @@ from earful.risk.incidents import Incident, Member, incident_input
 from earful.risk.scoring import Reason, RiskAssessment, RiskInput, assess
 from earful.risk.spikes import Post, detect_spike, hour_start
 from earful.risk.window import BrandWindow
+from earful.store.annotations import EXCLUDED, MentionState
 from earful.store.db import run_in_transaction
 from earful.store.escalations import Escalation
 from earful.store.models import EngagementSnapshot, Mention, MentionBrand
@@ -91,7 +92,11 @@ _MEMBER_COLUMNS: tuple[Any, ...] = (
     Mention.fetched_at,
     Mention.sentiment_compound,
     Mention.author_followers,
+    col(MentionState.status).label("annotated_status"),
+    col(MentionState.sentiment).label("annotated_sentiment"),
 )
+# A person's correction of the label, as the compound risk reads (the stored scores stay).
+_CORRECTED_COMPOUND = {"positive": 0.5, "neutral": 0.0}
 _SNAPSHOT_COLUMNS: tuple[Any, ...] = (
     EngagementSnapshot.mention_id,
     EngagementSnapshot.at,
@@ -105,8 +110,15 @@ _SNAPSHOT_COLUMNS: tuple[Any, ...] = (
 
 # Built once (statement construction costs more than the query on SQLite): the per-event
 # reads of the window sync, executed on the connection, outside the ORM.
-_MEMBERS_BY_ID = select_columns(*_MEMBER_COLUMNS).where(
-    col(Mention.id).in_(bindparam("ids", expanding=True))
+_MEMBERS_BY_ID = (
+    select_columns(*_MEMBER_COLUMNS)
+    .select_from(Mention)
+    .outerjoin(MentionState, col(MentionState.mention_id) == col(Mention.id))
+    .where(col(Mention.id).in_(bindparam("ids", expanding=True)))
+)
+_NEWEST_ANNOTATION = select_columns(func.max(col(MentionState.updated_at)))
+_ANNOTATED = select_columns(col(MentionState.mention_id), col(MentionState.updated_at)).where(
+    col(MentionState.updated_at) > bindparam("after")
 )
 _SNAPSHOTS_BY_ID = (
     select_columns(*_SNAPSHOT_COLUMNS)
@@ -137,6 +149,12 @@ _LINKS = select_columns(col(MentionBrand.mention_id), col(MentionBrand.brand)).w
 def _member(m: Any, snaps: Sequence[Reading]) -> Member:
     """A member from a row of ``_MEMBER_COLUMNS`` (or a ``Mention``)."""
     assert m.id is not None
+    compound = m.sentiment_compound
+    corrected = getattr(m, "annotated_sentiment", None)
+    if corrected == "negative":
+        compound = min(compound, -0.5)
+    elif corrected in _CORRECTED_COMPOUND:
+        compound = _CORRECTED_COMPOUND[corrected]
     return Member(
         key=f"{m.source}:{m.external_id}",
         source=m.source,
@@ -145,10 +163,11 @@ def _member(m: Any, snaps: Sequence[Reading]) -> Member:
         url=m.url,
         story_id=m.story_id,
         published_at=(m.published_at or m.fetched_at),
-        compound=m.sentiment_compound,
+        compound=compound,
         author_followers=m.author_followers,
         mention_id=m.id,
         snapshots=snaps,
+        excluded=getattr(m, "annotated_status", None) in EXCLUDED,
     )
 
 
@@ -156,7 +175,9 @@ def load_members(session: Session, brand: str, *, since: datetime, now: datetime
     """The brand's mentions published, or with engagement updates, since ``since``."""
     rows = session.execute(
         select_columns(*_MEMBER_COLUMNS)
+        .select_from(Mention)
         .join(MentionBrand, col(MentionBrand.mention_id) == col(Mention.id))
+        .outerjoin(MentionState, col(MentionState.mention_id) == col(Mention.id))
         .where(
             col(MentionBrand.brand) == brand,
             or_(
@@ -285,6 +306,8 @@ def _window_for(
             names=names,
         )
         state.max_snapshot_id = _max_snapshot_id(session)
+        newest = session.connection().execute(_NEWEST_ANNOTATION).scalar()
+        state.annotated_at = newest or state.annotated_at
         members = load_members(session, brand, since=now - span, now=now)
         for m in sorted(members, key=lambda m: (m.published_at, m.key)):
             state.add(m, seen_at=now)
@@ -296,6 +319,12 @@ def _window_for(
     new_snaps = session.connection().execute(_NEW_SNAPSHOTS, {"above": state.max_snapshot_id}).all()
     state.max_snapshot_id = max([state.max_snapshot_id, *(int(r.id) for r in new_snaps)])
     changed = {int(r.mention_id) for r in new_snaps if r.mention_id in state.members}
+    # Annotations people made since the last sync (irrelevant, spam, a corrected label).
+    annotated = session.connection().execute(_ANNOTATED, {"after": state.annotated_at}).all()
+    for row in annotated:
+        state.annotated_at = max(state.annotated_at, row.updated_at)
+        if row.mention_id in state.members:
+            changed.add(int(row.mention_id))
     reload = (wanted | fresh | changed) - {0}
     for m in sorted(
         load_members_by_id(session, reload, now=now), key=lambda m: (m.published_at, m.key)
@@ -316,6 +345,29 @@ def _brand_ids(session: Session, brand: str, *, above: int) -> list[int]:
 
 def _incident_risk(incident: Incident, now: datetime, config: AppConfig) -> RiskAssessment:
     return assess(incident_input(incident), now, config.risk)
+
+
+def _excluded(now: datetime, brand: str, member: Member) -> Evaluation:
+    """A mention a person marked irrelevant or spam: judged alone, at no risk."""
+    none = RiskAssessment(
+        risk=0.0,
+        reasons=[Reason("status", 0.0, "marked irrelevant or spam: no risk")],
+        negativity=0.0,
+        gate=0.0,
+    )
+    source, _, ext = member.key.partition(":")
+    incident = Incident(key=f"incident:{member.key}", members=[member], core=[member])
+    cand = Candidate(
+        brand=brand,
+        incident_key=incident.key,
+        risk=0.0,
+        reasons=none.reasons,
+        rule="mention_risk",
+        mention_id=member.mention_id,
+        source=source,
+        external_id=ext,
+    )
+    return Evaluation(now, brand, member, none, incident, None, cand)
 
 
 def evaluate(
@@ -341,7 +393,11 @@ def evaluate(
         active = _active_escalations(session, brand)
         by_group: dict[int, list[int]] = defaultdict(list)
         for mid in sorted(mine):
-            if mid in state.members:
+            if mid not in state.members:
+                continue
+            if state.members[mid].excluded:
+                out.append(_excluded(now, brand, state.members[mid]))
+            else:
                 by_group[state.root_of(mid)].append(mid)
         incidents: dict[str, tuple[Incident, list[Member]]] = {}
         for mids in by_group.values():

@@ -77,6 +77,8 @@ class Member:
     author_followers: int | None = None
     mention_id: int | None = None
     snapshots: Sequence[Reading] = ()
+    # Marked irrelevant or spam by a person: it leaves its incident (see ``BrandWindow``).
+    excluded: bool = False
 
 
 @dataclass(slots=True)

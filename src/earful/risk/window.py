@@ -21,7 +21,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TypeVar
 
@@ -41,6 +41,7 @@ from earful.risk.references import item_keys
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,8 @@ class BrandWindow:
     # people with the same ordinary problem), not one story: it makes no more links.
     phrase_cap: int = 50
     built_from: datetime | None = None
+    # The newest annotation (``mention_state.updated_at``) the members reflect.
+    annotated_at: datetime = _NEVER
     max_mention_id: int = 0
     max_snapshot_id: int = 0
     members: dict[int, Member] = field(default_factory=dict)
@@ -309,8 +312,13 @@ class BrandWindow:
             self.members[i]
             for i in group
             if i in given
-            or self.members[i].published_at >= since
-            or self.seen_at.get(i, self.members[i].published_at) >= since
+            or (
+                not self.members[i].excluded
+                and (
+                    self.members[i].published_at >= since
+                    or self.seen_at.get(i, self.members[i].published_at) >= since
+                )
+            )
         ]
         members.sort(key=lambda m: (m.published_at, m.key))
         if len(members) == 1:
