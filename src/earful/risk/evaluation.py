@@ -363,6 +363,8 @@ def evaluate(
                 mention_id=rep.mention_id,
                 source=source,
                 external_id=ext,
+                posts=len(incident.members),
+                sources=len(incident.sources),
             )
             by_id = {m.mention_id: r for m, r in scored}
             for m in sorted(touched, key=lambda m: (m.published_at, m.key)):
