@@ -16,10 +16,13 @@ Contract: functions take the caller's session and never commit; time comes in as
   level whose risk rose by ``update_risk_step``, whose story's posts grew by
   ``update_posts_growth`` or that reached a new source *updates* it (event ``updated``: posts,
   sources, current risk) — it never opens a second one.
-* Opening or raising enqueues one outbox row per route recipient of that level (unique per
-  escalation, level, recipient and round). An update enqueues one more round for that level,
-  saying what changed, unless the level was notified less than ``update_throttle`` ago; the
-  round is the throttle window it falls in, so two workers updating at once make one row.
+* Opening or raising to a level enqueues one outbox row per route recipient of that level
+  and of every level it skipped (unique per escalation, level, recipient and round): who is
+  told depends on the level reached, never on the path — an incident opened at level 2 by a
+  worker that saw its story at once pages what one opened at 1 and raised to 2 does. An
+  update enqueues one more round for that level, saying what changed, unless the level was
+  notified less than ``update_throttle`` ago; the round is the throttle window it falls in,
+  so two workers updating at once make one row.
   During quiet hours, levels below ``override_level`` are held until quiet hours end.
 * :func:`check_sla` raises every unacknowledged escalation whose SLA passed to the next level
   (re-sent to that level's recipients) — on the clock, so it runs the same in replays and tests.
@@ -160,10 +163,12 @@ def enqueue_notifications(
 ) -> list[Notification]:
     """One outbox row per recipient routed for this brand and level (``round`` 0: the level's
     alert; n > 0: an update saying ``detail``), stating the escalation's current risk;
-    existing rows are kept (the unique key makes a second call a no-op)."""
+    existing rows are kept (the unique key makes a second call a no-op). Quiet hours hold it
+    when the *escalation's* level is below ``override_level``."""
     assert esc.id is not None
     held = quiet_until(now, config.quiet_hours)
-    if held is not None and config.quiet_hours and level >= config.quiet_hours.override_level:
+    urgent = max(level, esc.level)
+    if held is not None and config.quiet_hours and urgent >= config.quiet_hours.override_level:
         held = None
     table = Notification.__table__  # type: ignore[attr-defined]
     rows: list[Notification] = []
@@ -207,7 +212,7 @@ def enqueue_notifications(
         if round:  # an update: the level's SLA clock already runs
             return rows
         # Nobody can acknowledge what they were not told: the SLA starts when quiet hours end.
-        due = _sla_due(level, held, config)
+        due = _sla_due(esc.level, held, config)
         if due is not None and esc.status == "open":
             esc.sla_due_at = due
             session.add(esc)
@@ -275,7 +280,7 @@ def escalate(
             raise
         return _raise(session, current, cand, level, now=now, config=config)
     add_event(session, esc, "opened", now, level=level, detail=_moment(cand))
-    rows = enqueue_notifications(session, esc, level, now=now, config=config)
+    rows = _enqueue_up_to(session, esc, 0, level, now=now, config=config)
     logger.info("escalation %s opened at level %s for %s", esc.id, level, cand.brand)
     return Decision("opened", esc, level, f"risk {cand.risk:.0f}", rows)
 
@@ -318,6 +323,7 @@ def _raise(
     else update it if its story moved enough (see :func:`_update`)."""
     if level <= esc.level:
         return _update(session, esc, cand, now=now, config=config)
+    before = esc.level
     esc.level = level
     esc.rule = cand.rule
     esc.risk = cand.risk
@@ -327,8 +333,25 @@ def _raise(
     esc.sla_due_at = _sla_due(level, now, config) if esc.status == "open" else None
     session.add(esc)
     add_event(session, esc, "raised", now, level=level, detail=_moment(cand))
-    rows = enqueue_notifications(session, esc, level, now=now, config=config)
+    rows = _enqueue_up_to(session, esc, before, level, now=now, config=config)
     return Decision("raised", esc, level, f"risk {cand.risk:.0f}", rows)
+
+
+def _enqueue_up_to(
+    session: Session,
+    esc: Escalation,
+    before: int,
+    level: int,
+    *,
+    now: datetime,
+    config: EscalationConfig,
+) -> list[Notification]:
+    """The alerts of every level above ``before`` up to ``level`` (a skipped level's people
+    hear of it too, so the rows depend on the level reached, not on the path there)."""
+    rows: list[Notification] = []
+    for lvl in range(before + 1, level + 1):
+        rows += enqueue_notifications(session, esc, lvl, now=now, config=config)
+    return rows
 
 
 def changes(esc: Escalation, cand: Candidate, config: EscalationConfig) -> list[str]:

@@ -124,3 +124,28 @@ def test_a_resolved_incident_keeps_its_cooldown(sqlite_engine: Engine) -> None:
         )
         assert grown.action == "suppressed" and "cooldown" in grown.why
         assert len(s.exec(select(Escalation)).all()) == 1
+
+
+def test_who_is_paged_depends_on_the_level_reached_not_the_path(sqlite_engine: Engine) -> None:
+    with Session(sqlite_engine) as s, s.begin():
+        # One runner saw the story grow (opened at 1, raised to 3); another saw it whole.
+        step = escalate(s, _cand(55, key="incident:step"), now=T0, risk_config=RISK, config=CONFIG)
+        escalate(s, _cand(90, key="incident:step"), now=T0, risk_config=RISK, config=CONFIG)
+        whole = escalate(
+            s, _cand(90, key="incident:whole"), now=T0, risk_config=RISK, config=CONFIG
+        )
+        assert step.escalation is not None and whole.escalation is not None
+        paged = [
+            {(n.level, n.recipient) for n in _rows(s, d.escalation.id or 0)}
+            for d in (step, whole)
+            if d.escalation is not None
+        ]
+        assert (
+            paged[0]
+            == paged[1]
+            == {
+                (1, "console:lead"),
+                (2, "mail:manager@acme.test"),
+                (3, "mail:ceo@acme.test"),
+            }
+        )
