@@ -9,6 +9,7 @@ pipeline's ``after_batch`` list, so risk is judged only on committed rows (enque
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import logging
 import weakref
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, text, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -212,6 +213,12 @@ def _active_key(active: Sequence[tuple[str, int | None]], incident: Incident) ->
     return incident.key
 
 
+# Rows another transaction stored may commit after this process synced past their ids: the
+# last ``_COMMIT_LAG`` ids below the high-water mark (and snapshots taken in the last
+# ``_LATE_SNAPSHOT``) are looked at again on every sync, on databases that allow it.
+_COMMIT_LAG = 2000
+_LATE_SNAPSHOT = timedelta(minutes=10)
+
 # How stale an incident's aggregate assessment may get between two of its posts (see
 # ``BrandWindow.cached``).
 _REASSESS_STEP = timedelta(minutes=2)
@@ -258,11 +265,23 @@ def _window_for(
         cache[key] = state
         return state
     fresh = set(_brand_ids(session, brand, above=state.max_mention_id))
-    snap_ids = session.exec(
-        select(EngagementSnapshot.mention_id).where(
-            col(EngagementSnapshot.id) > state.max_snapshot_id
-        )
-    ).all()
+    late_snapshots = 0
+    if session.get_bind().dialect.name != "sqlite":
+        # PostgreSQL hands out ids before commit, so rows can commit below the high-water
+        # mark another process already synced past; SQLite's single writer cannot.
+        floor = max(0, state.max_mention_id - _COMMIT_LAG)
+        fresh |= {
+            i
+            for i in _brand_ids(session, brand, above=floor, upto=state.max_mention_id)
+            if i not in state.members
+        }
+        late_snapshots = _COMMIT_LAG
+    snaps = select(EngagementSnapshot.mention_id).where(
+        col(EngagementSnapshot.id) > state.max_snapshot_id - late_snapshots
+    )
+    if late_snapshots:
+        snaps = snaps.where(col(EngagementSnapshot.at) > now - _LATE_SNAPSHOT)
+    snap_ids = session.exec(snaps).all()
     state.max_snapshot_id = _max_snapshot_id(session)
     changed = {int(i) for i in snap_ids if i in state.members}
     reload = (wanted | fresh | changed) - {0}
@@ -278,15 +297,24 @@ def _max_snapshot_id(session: Session) -> int:
     return int(session.exec(select(func.max(EngagementSnapshot.id))).one() or 0)
 
 
-def _brand_ids(session: Session, brand: str, *, above: int) -> list[int]:
-    return [
-        int(i)
-        for i in session.exec(
-            select(MentionBrand.mention_id).where(
-                col(MentionBrand.brand) == brand, col(MentionBrand.mention_id) > above
-            )
-        ).all()
-    ]
+def _brand_ids(session: Session, brand: str, *, above: int, upto: int | None = None) -> list[int]:
+    query = select(MentionBrand.mention_id).where(
+        col(MentionBrand.brand) == brand, col(MentionBrand.mention_id) > above
+    )
+    if upto is not None:
+        query = query.where(col(MentionBrand.mention_id) <= upto)
+    return [int(i) for i in session.exec(query).all()]
+
+
+def lock_brand(session: Session, brand: str) -> None:
+    """Hold the brand's evaluation lock until the transaction ends (PostgreSQL advisory
+    lock; SQLite has one writer anyway): workers judge one brand one after the other, each
+    seeing the rows and escalations the previous one committed, so they never disagree."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    digest = hashlib.sha256(f"earful-brand:{brand}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _incident_risk(incident: Incident, now: datetime, config: AppConfig) -> RiskAssessment:
@@ -317,6 +345,7 @@ def evaluate(
     out: list[Evaluation] = []
     for brand in brands:
         mine = {b.mention_id for b in links if b.brand == brand}
+        lock_brand(session, brand)
         state = _window_for(session, brand, mine, now=now, config=config)
         active = _active_escalations(session, brand)
         by_group: dict[int, list[int]] = defaultdict(list)
