@@ -147,6 +147,13 @@ class EscalationConfig(BaseModel):
     def _durations(cls, value: object) -> timedelta:
         return _duration(value)
 
+    @field_validator("update_throttle")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+
     @model_validator(mode="after")
     def _routes_name_channels(self) -> EscalationConfig:
         for route in self.routes:

@@ -341,6 +341,8 @@ def render_teams(msg: Message) -> dict[str, Any]:
             {
                 "activityTitle": _md_escape(f"Why: {msg.why()}"),
                 "facts": [
+                    *([{"name": "Update", "value": _md_escape(msg.update)}] if msg.update else []),
+                    {"name": "Story", "value": _md_escape(msg.story)},
                     {"name": "Source", "value": _md_escape(msg.source or "")},
                     {"name": "Author", "value": _md_escape(msg.author or "unknown")},
                     {"name": "Reach", "value": human_count(msg.author_followers or 0)},

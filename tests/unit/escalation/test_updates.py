@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from earful.config.escalation import EscalationConfig
 from earful.config.models import AppConfig
 from earful.escalation.lifecycle import Candidate, escalate, resolve
 from earful.notify.message import build_message, render_text
@@ -149,3 +152,8 @@ def test_who_is_paged_depends_on_the_level_reached_not_the_path(sqlite_engine: E
                 (3, "mail:ceo@acme.test"),
             }
         )
+
+
+def test_the_update_throttle_is_longer_than_zero() -> None:
+    with pytest.raises(ValidationError):
+        EscalationConfig.model_validate({"update_throttle": "0s"})
