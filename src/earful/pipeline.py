@@ -335,7 +335,7 @@ def analyse_batch(
     rejected: Counter[str] = Counter()
     batch = [Item(raw, source_name) for raw in sanitize(raws, rejected)]
     for stage in stages_for(ctx, source_name=source_name):
-        if stored is not None and isinstance(stage, ScoreSentiment):
+        if stored is not None and stage.name == ScoreSentiment.name:
             known = stored(batch)
             if known:
                 # scoring keeps every item: the batch stays whole

@@ -51,12 +51,12 @@ def _rate(count: int, seconds: float) -> float:
 
 
 def ingest(quick: bool) -> dict[str, Any]:
-    """parse -> match -> score -> store into SQLite, against stock VADER alone on the same texts."""
+    """parse -> match -> score -> store into SQLite -> after-batch risk evaluation, as
+    ``earful run`` runs it, against stock VADER alone on the same texts."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    from earful.pipeline import build_context
+    from earful.bench.stages import run_ingest
     from earful.sources.feed.connector import parse
-    from earful.store.db import init_db, make_engine
 
     n = 5_000 if quick else 50_000
     bodies = list(feed_bodies(n))
@@ -69,24 +69,20 @@ def ingest(quick: bool) -> dict[str, Any]:
         vader.polarity_scores(text)
     vader_s = time.perf_counter() - started
 
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        init_db(engine)
-        ctx = build_context(bench_config(), SimulatedClock(datetime(2026, 1, 2, tzinfo=UTC)))
-        started = time.perf_counter()
-        stored = 0
-        for body in bodies:
-            raws = parse(body, url="https://bench.example.com/").mentions
-            stored += _store(engine, raws, ctx, count_updates=True)
-        pipeline_s = time.perf_counter() - started
-        engine.dispose()
-    ingest_rate = _rate(len(texts), pipeline_s)
+    run = run_ingest(bench_config(), bodies)
+    ingest_rate = _rate(len(texts), run.seconds)
     vader_rate = _rate(len(texts), vader_s)
+    without_risk = _rate(len(texts), run.seconds - run.stage_s["risk"])
     return {
         "ingest_per_s": ingest_rate,
         "vader_alone_per_s": vader_rate,
         "ingest_ratio": round(ingest_rate / vader_rate, 3) if vader_rate else None,
-        "note": f"{len(texts)} mentions parsed from {len(bodies)} feeds, {stored} stored",
+        "ingest_stage_us": run.us_per_mention(),
+        "note": (
+            f"{len(texts)} mentions parsed from {len(bodies)} feeds, {run.stored} stored, "
+            f"after-batch risk evaluation on; without it {without_risk}/s "
+            f"(ratio {round(without_risk / vader_rate, 3) if vader_rate else None})"
+        ),
     }
 
 

@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "demo_cmd",
     "parse_cmd",
     "score_cmd",
+    "eval_risk_cmd",
     "replay_cmd",
     "sources_cmd",
     "mentions_cmd",

@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
     def replay(
         ctx: typer.Context,
         scenario: str = typer.Argument(
-            ..., help="scenario file (JSON Lines), or a bundled one: ubg, quiet_day, ..."
+            ...,
+            help="scenario file (JSON Lines), or a bundled one: ubg, quiet_day, united_3411, ...",
         ),
         trace: bool = typer.Option(False, "--trace", help="print every risk evaluation too"),
         db: str = typer.Option(

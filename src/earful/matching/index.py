@@ -39,6 +39,11 @@ _ASCII_WORD = re.compile(r"\w+", re.ASCII)
 _ASCII_HANDLE = re.compile(r"(?<!\w)[@#$]\w+", re.ASCII)
 _QUERY_TOKEN = re.compile(rf"(?:(?<!\w)[@#$])?[^\W{_CJK}]+|[{_CJK}]")
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# A non-ASCII word character or combining mark: without one (ASCII words among emoji and
+# symbols), the words, handles and folded forms are the ASCII tokenizer's.
+_NON_ASCII_WORD = re.compile(
+    "[^\\W\x00-\x7f]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+)
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 # scheme://[userinfo@]host — the host is what ``site:`` compares.
 _URL_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#\[\]]+)")
@@ -56,12 +61,19 @@ def fold_accents(s: str) -> str:
     """Strip combining accents (``é`` -> ``e``); Hangul and kana are recomposed intact."""
     if s.isascii():
         return s
+    if (
+        unicodedata.is_normalized("NFD", s)
+        and unicodedata.is_normalized("NFC", s)
+        and not _COMBINING.search(s)
+    ):
+        # nothing to decompose, strip or recompose (emoji, most non-Latin scripts)
+        return s
     return unicodedata.normalize("NFC", _COMBINING.sub("", unicodedata.normalize("NFD", s)))
 
 
 def text_tokens(s: str) -> list[str]:
     """Every lookup key of an already normalized string (words, handles, folded forms)."""
-    if s.isascii():
+    if s.isascii() or not _NON_ASCII_WORD.search(s):
         tokens: list[str] = _ASCII_WORD.findall(s)
         if "@" in s or "#" in s or "$" in s:
             tokens += _ASCII_HANDLE.findall(s)
@@ -123,33 +135,60 @@ def lang_keys(language: str) -> tuple[str, ...]:
 
 def collect_tokens(
     doc: MatchDoc, author: bool = True, site: bool = True, lang: bool = True
-) -> tuple[list[str], list[str], dict[str, str]]:
-    """(all keys, title keys, normalized texts by field) of a document.
+) -> tuple[list[str], list[str], dict[str, str], dict[str, list[str]]]:
+    """(all keys, title keys, normalized texts by field, word sequences) of a document.
 
-    ``author``/``site``/``lang`` false skip facts no configured query asks about.
+    ``author``/``site``/``lang`` false skip facts no configured query asks about. Word
+    sequences are given for the fields whose positions are plain word order (ASCII, no
+    ``@#$``), so phrases there are found without tokenizing again. A title that is the text's
+    own start, cut at a word boundary, adds no key the text lacks: its tokens are not added.
     """
     texts: dict[str, str] = {}
+    words: dict[str, list[str]] = {}
     text = normalize_text(doc.text) if doc.text else ""
     texts["text"] = text
-    tokens = text_tokens(text) if text else []
+    tokens = _field_tokens(text, "text", words) if text else []
     title_tokens: list[str] = []
     if doc.title:
         title = normalize_text(doc.title)
         texts["title"] = title
-        title_tokens = text_tokens(title)
-        tokens += title_tokens
+        title_tokens = _field_tokens(title, "title", words)
+        if not is_word_prefix(title, text):
+            tokens = tokens + title_tokens
     if author and doc.author:
         name = normalize_text(doc.author)
         texts["author"] = name
-        tokens += ["\x00a:" + t for t in text_tokens(name)]
+        tokens = tokens + ["\x00a:" + t for t in text_tokens(name)]
     if site:
         if doc.url:
-            tokens += host_keys(doc.url)
+            tokens = tokens + host_keys(doc.url)
         for other in doc.other_urls:
-            tokens += host_keys(other)
+            tokens = tokens + host_keys(other)
     if lang and doc.language:
-        tokens += lang_keys(doc.language)
-    return tokens, title_tokens, texts
+        tokens = tokens + list(lang_keys(doc.language))
+    return tokens, title_tokens, texts, words
+
+
+def _field_tokens(s: str, field: str, words: dict[str, list[str]]) -> list[str]:
+    if (
+        "@" not in s
+        and "#" not in s
+        and "$" not in s
+        and (s.isascii() or not _NON_ASCII_WORD.search(s))
+    ):
+        seq: list[str] = _ASCII_WORD.findall(s)
+        words[field] = seq
+        return seq  # shared: the caller adds keys to a new list
+    return text_tokens(s)
+
+
+def is_word_prefix(title: str, text: str) -> bool:
+    """True when normalized ``title`` is the start of normalized ``text`` ending where a word
+    ends: its keys and phrases are then the text's own (a title cut mid-word is not)."""
+    if not text.startswith(title):
+        return False
+    n = len(title)
+    return n == len(text) or not (_is_word(title[-1]) and _is_word(text[n])) if n else True
 
 
 def _is_word(c: str) -> bool:
@@ -192,27 +231,46 @@ def positions_of(s: str) -> dict[str, list[int]]:
 
 
 class DocIndex:
-    """A document tokenized once: key sets for lookups, positions computed on demand."""
+    """A document tokenized once: key sets for lookups, positions computed on demand.
 
-    __slots__ = ("_pos", "keys", "texts", "title_keys")
+    ``words``: the plain word sequence of fields without handles or non-ASCII text, where a
+    word's position is its index; phrases there are found by scanning it.
+    """
+
+    __slots__ = ("_pos", "keys", "texts", "title_keys", "words")
 
     def __init__(
-        self, keys: set[str], title_keys: set[str] | frozenset[str], texts: dict[str, str]
+        self,
+        keys: set[str],
+        title_keys: set[str] | frozenset[str],
+        texts: dict[str, str],
+        words: dict[str, list[str]] | None = None,
     ) -> None:
         self.keys = keys
         self.title_keys = title_keys
         self.texts = texts
+        self.words = words if words is not None else {}
         self._pos: dict[str, dict[str, list[int]]] = {}
 
     def positions(self, field: str) -> dict[str, list[int]]:
         pos = self._pos.get(field)
         if pos is None:
-            pos = self._pos[field] = positions_of(self.texts.get(field, ""))
+            seq = self.words.get(field)
+            if seq is None:
+                pos = positions_of(self.texts.get(field, ""))
+            else:
+                pos = {}
+                for i, tok in enumerate(seq):
+                    pos.setdefault(tok, []).append(i)
+            self._pos[field] = pos
         return pos
 
     def has_phrase(self, field: str, toks: tuple[str, ...]) -> bool:
         if field not in self.texts:
             return False
+        seq = self.words.get(field)
+        if seq is not None:
+            return _has_run(seq, toks)
         pos = self.positions(field)
         starts = pos.get(toks[0])
         if not starts:
@@ -221,9 +279,22 @@ class DocIndex:
         return any(all(p + i + 1 in s for i, s in enumerate(follow)) for p in starts)
 
 
+def _has_run(seq: list[str], toks: tuple[str, ...]) -> bool:
+    # toks occurs in seq as consecutive words (list.index scans in C)
+    first, rest, k = toks[0], list(toks[1:]), len(toks)
+    i = -1
+    try:
+        while True:
+            i = seq.index(first, i + 1)
+            if seq[i + 1 : i + k] == rest:
+                return True
+    except ValueError:
+        return False
+
+
 def doc_index(doc: MatchDoc) -> DocIndex:
-    tokens, title_tokens, texts = collect_tokens(doc)
-    return DocIndex(set(tokens), set(title_tokens) if title_tokens else _EMPTY, texts)
+    tokens, title_tokens, texts, words = collect_tokens(doc)
+    return DocIndex(set(tokens), set(title_tokens) if title_tokens else _EMPTY, texts, words)
 
 
 def token_spans(text: str) -> list[tuple[set[str], int, int, int]]:

@@ -15,7 +15,9 @@ split into single characters, so a CJK term is a substring match.
 Contract: ``compile_query`` raises :class:`QuerySyntaxError` (a ConfigError) with a 1-based
 ``position``; a compiled query never raises on any document. Speed comes from
 :class:`BrandMatcher`: every query is indexed by an *anchor* set of tokens, one of which any
-matching post must contain, so a post only evaluates the few queries its tokens point at.
+matching post must contain, so a post only evaluates the few queries its tokens point at. A post
+containing none of the anchors even as a substring is rejected before it is tokenized, by one
+Aho-Corasick scan (``pyahocorasick``) of its normalized text and title.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import ahocorasick
 
 from earful.matching.grammar import Fn, QuerySyntaxError, Term, node_fields, parse_query
 from earful.matching.grammar import Node as _Node
@@ -31,6 +35,8 @@ from earful.matching.index import (
     DocIndex,
     collect_tokens,
     doc_index,
+    fold_accents,
+    normalize_text,
     query_tokens,
     token_spans,
 )
@@ -166,22 +172,52 @@ class BrandMatcher:
         # title keys are read only by title: terms; building the set costs as much as the
         # body's when no query asks
         self._title_keys = "title" in fields
+        self._prefilter = _anchor_automaton(self._anchor_keys) if not self._unanchored else None
+
+    def _may_match(self, doc: MatchDoc) -> bool:
+        # Every key of a document's text or title is a substring of the normalized (or
+        # accent-folded) text or title, so a document containing no anchor as a substring
+        # has no anchor key: one C-level Aho-Corasick scan rejects it before tokenizing.
+        automaton = self._prefilter
+        if automaton is None:
+            return True
+        for value in (doc.text, doc.title):
+            if not value:
+                continue
+            s = normalize_text(value)
+            if next(automaton.iter(s), None) is not None:
+                return True
+            if not s.isascii():
+                folded = fold_accents(s)
+                if folded != s and next(automaton.iter(folded), None) is not None:
+                    return True
+        return False
 
     def match(self, doc: MatchDoc, only: Collection[str] | None = None) -> list[str]:
         """Names of the brands (in config order) any of whose queries match ``doc``.
 
         ``only``: restrict to these brand names (a source's ``brands:`` setting).
         """
-        tokens, title_tokens, texts = collect_tokens(doc, *self._flags)
+        if not self._may_match(doc):
+            return []
+        tokens, title_tokens, texts, words = collect_tokens(doc, *self._flags)
         hits = self._anchor_keys.intersection(tokens)
         if not hits and not self._unanchored:
             return []
-        candidates = set(self._unanchored)
-        for key in hits:
-            candidates.update(self._by_anchor[key])
-        d = DocIndex(set(tokens), set(title_tokens) if self._title_keys else frozenset(), texts)
+        if len(hits) == 1 and not self._unanchored:
+            (key,) = hits
+            ordered: Iterable[int] = self._by_anchor[key]  # ascending already
+        else:
+            candidates = set(self._unanchored)
+            for key in hits:
+                candidates.update(self._by_anchor[key])
+            ordered = sorted(candidates)
+        title_keys: set[str] | frozenset[str] = (
+            set(title_tokens) if self._title_keys else frozenset()
+        )
+        d = DocIndex(set(tokens), title_keys, texts, words)
         matched: set[int] = set()
-        for qid in sorted(candidates):
+        for qid in ordered:
             b = self._brand_of[qid]
             if b not in matched and self._fns[qid](d):
                 matched.add(b)
@@ -233,6 +269,18 @@ def _find_spans(text: str, phrases: Iterable[tuple[str, ...]]) -> list[tuple[int
         else:
             merged.append((s, e))
     return merged
+
+
+def _anchor_automaton(keys: Collection[str]) -> Any | None:
+    """An Aho-Corasick automaton of the anchor keys, or None when some anchor is not a word
+    of the text or title (author, site and language keys carry a ``\\x00`` prefix)."""
+    if not keys or any(k.startswith("\x00") for k in keys):
+        return None
+    automaton = ahocorasick.Automaton()
+    for key in keys:
+        automaton.add_word(key, None)
+    automaton.make_automaton()
+    return automaton
 
 
 def compile_brands(brands: Sequence[BrandConfig]) -> BrandMatcher:

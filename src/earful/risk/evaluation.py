@@ -104,6 +104,49 @@ _SNAPSHOT_COLUMNS: tuple[Any, ...] = (
 )
 
 
+# Built once (statement construction costs more than the query on SQLite): the per-event
+# reads of the window sync, executed on the connection, outside the ORM.
+_MEMBERS_BY_ID = select_columns(*_MEMBER_COLUMNS).where(
+    col(Mention.id).in_(bindparam("ids", expanding=True))
+)
+_SNAPSHOTS_BY_ID = (
+    select_columns(*_SNAPSHOT_COLUMNS)
+    .where(
+        col(EngagementSnapshot.mention_id).in_(bindparam("ids", expanding=True)),
+        col(EngagementSnapshot.at) <= bindparam("now"),
+    )
+    .order_by(col(EngagementSnapshot.id))
+)
+_NEW_SNAPSHOTS = select_columns(
+    col(EngagementSnapshot.id), col(EngagementSnapshot.mention_id)
+).where(col(EngagementSnapshot.id) > bindparam("above"))
+_MAX_SNAPSHOT = select_columns(func.max(col(EngagementSnapshot.id)))
+_BRAND_IDS = select_columns(col(MentionBrand.mention_id)).where(
+    col(MentionBrand.brand) == bindparam("brand"), col(MentionBrand.mention_id) > bindparam("above")
+)
+# Rows another transaction committed after this process synced past their ids (see
+# ``_COMMIT_LAG``).
+_BRAND_IDS_BELOW = select_columns(col(MentionBrand.mention_id)).where(
+    col(MentionBrand.brand) == bindparam("brand"),
+    col(MentionBrand.mention_id) > bindparam("above"),
+    col(MentionBrand.mention_id) <= bindparam("upto"),
+)
+_LATE_SNAPSHOTS = select_columns(col(EngagementSnapshot.mention_id)).where(
+    col(EngagementSnapshot.id) > bindparam("above"),
+    col(EngagementSnapshot.id) <= bindparam("upto"),
+    col(EngagementSnapshot.at) > bindparam("since"),
+)
+_ACTIVE = (
+    select_columns(col(Escalation.incident_key), col(Escalation.mention_id))
+    .where(col(Escalation.brand) == bindparam("brand"), col(Escalation.status).in_(ACTIVE))
+    .order_by(col(Escalation.opened_at), col(Escalation.id))
+)
+_LINKS = select_columns(col(MentionBrand.mention_id), col(MentionBrand.brand)).where(
+    col(MentionBrand.mention_id).in_(bindparam("ids", expanding=True)),
+    col(MentionBrand.is_competitor).is_(False),
+)
+
+
 def _member(m: Any, snaps: Sequence[Reading]) -> Member:
     """A member from a row of ``_MEMBER_COLUMNS`` (or a ``Mention``)."""
     assert m.id is not None
@@ -142,38 +185,49 @@ def load_members(session: Session, brand: str, *, since: datetime, now: datetime
 def load_members_by_id(session: Session, ids: Iterable[int], *, now: datetime) -> list[Member]:
     """The given mentions, with their snapshots up to ``now``."""
     wanted = sorted(set(ids))
+    conn = session.connection()
     rows: list[Any] = []
     for start in range(0, len(wanted), 500):
-        rows.extend(
-            session.execute(
-                select_columns(*_MEMBER_COLUMNS).where(
-                    col(Mention.id).in_(wanted[start : start + 500])
-                )
-            ).all()
-        )
+        rows.extend(conn.execute(_MEMBERS_BY_ID, {"ids": wanted[start : start + 500]}).all())
     return _members_of(session, rows, now=now)
 
 
 def _members_of(session: Session, rows: Sequence[Any], *, now: datetime) -> list[Member]:
     ids = [m.id for m in rows if m.id is not None]
     snaps: dict[int, list[Reading]] = defaultdict(list)
+    conn = session.connection()
     for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        for s in session.execute(
-            select_columns(*_SNAPSHOT_COLUMNS)
-            .where(col(EngagementSnapshot.mention_id).in_(part), col(EngagementSnapshot.at) <= now)
-            .order_by(col(EngagementSnapshot.id))
-        ).all():
+        params = {"ids": ids[start : start + 500], "now": now}
+        for s in conn.execute(_SNAPSHOTS_BY_ID, params).all():
             snaps[s.mention_id].append(Reading.of(s))
     return [_member(m, snaps.get(m.id or 0, [])) for m in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class _Story:
+    """An incident's story core, summarised once per evaluation (not once per member)."""
+
+    ids: frozenset[int | None]
+    sources: list[str]
+    size: int
+
+    @classmethod
+    def of(cls, incident: Incident) -> _Story:
+        story = incident.story
+        return cls(frozenset(m.mention_id for m in story), incident.story_sources, len(story))
+
+
 def assess_member(
-    member: Member, incident: Incident, now: datetime, config: AppConfig
+    member: Member,
+    incident: Incident,
+    now: datetime,
+    config: AppConfig,
+    story: _Story | None = None,
 ) -> RiskAssessment:
     # A post's spread is the story it refers to (the incident's core), not the posts that
     # merely resemble it.
-    in_story = any(m.mention_id == member.mention_id for m in incident.story)
+    story = story or _Story.of(incident)
+    in_story = member.mention_id in story.ids
     inp = RiskInput(
         source=member.source,
         text=member.text,
@@ -182,8 +236,8 @@ def assess_member(
         published_at=member.published_at,
         author_followers=member.author_followers,
         snapshots=member.snapshots,
-        spread_sources=incident.story_sources if in_story else [member.source],
-        spread_mentions=len(incident.story) if in_story else 1,
+        spread_sources=story.sources if in_story else [member.source],
+        spread_mentions=story.size if in_story else 1,
     )
     return assess(inp, now, config.risk)
 
@@ -191,14 +245,7 @@ def assess_member(
 def _active_escalations(session: Session, brand: str) -> list[tuple[str, int | None]]:
     """(incident key, mention id) of the brand's active escalations, oldest first (a brand has
     few: they are read once per evaluation and matched here)."""
-    return [
-        (key, mid)
-        for key, mid in session.exec(
-            select(Escalation.incident_key, Escalation.mention_id)
-            .where(Escalation.brand == brand, col(Escalation.status).in_(ACTIVE))
-            .order_by(col(Escalation.opened_at), col(Escalation.id))
-        ).all()
-    ]
+    return [(key, mid) for key, mid in session.connection().execute(_ACTIVE, {"brand": brand})]
 
 
 def _active_key(active: Sequence[tuple[str, int | None]], incident: Incident) -> str:
@@ -265,25 +312,30 @@ def _window_for(
         cache[key] = state
         return state
     fresh = set(_brand_ids(session, brand, above=state.max_mention_id))
-    late_snapshots = 0
+    old_snapshots = state.max_snapshot_id
+    new_snaps = session.connection().execute(_NEW_SNAPSHOTS, {"above": old_snapshots}).all()
+    state.max_snapshot_id = max([state.max_snapshot_id, *(int(r.id) for r in new_snaps)])
+    changed = {int(r.mention_id) for r in new_snaps if r.mention_id in state.members}
     if session.get_bind().dialect.name != "sqlite":
         # PostgreSQL hands out ids before commit, so rows can commit below the high-water
-        # mark another process already synced past; SQLite's single writer cannot.
+        # mark this process already synced past; SQLite's single writer cannot.
         floor = max(0, state.max_mention_id - _COMMIT_LAG)
+        params = {"brand": brand, "above": floor, "upto": state.max_mention_id}
         fresh |= {
-            i
-            for i in _brand_ids(session, brand, above=floor, upto=state.max_mention_id)
+            int(i)
+            for (i,) in session.connection().execute(_BRAND_IDS_BELOW, params)
             if i not in state.members
         }
-        late_snapshots = _COMMIT_LAG
-    snaps = select(EngagementSnapshot.mention_id).where(
-        col(EngagementSnapshot.id) > state.max_snapshot_id - late_snapshots
-    )
-    if late_snapshots:
-        snaps = snaps.where(col(EngagementSnapshot.at) > now - _LATE_SNAPSHOT)
-    snap_ids = session.exec(snaps).all()
-    state.max_snapshot_id = _max_snapshot_id(session)
-    changed = {int(i) for i in snap_ids if i in state.members}
+        late: dict[str, object] = {
+            "above": max(0, old_snapshots - _COMMIT_LAG),
+            "upto": old_snapshots,
+            "since": now - _LATE_SNAPSHOT,
+        }
+        changed |= {
+            int(i)
+            for (i,) in session.connection().execute(_LATE_SNAPSHOTS, late)
+            if i in state.members
+        }
     reload = (wanted | fresh | changed) - {0}
     for m in sorted(
         load_members_by_id(session, reload, now=now), key=lambda m: (m.published_at, m.key)
@@ -294,16 +346,12 @@ def _window_for(
 
 
 def _max_snapshot_id(session: Session) -> int:
-    return int(session.exec(select(func.max(EngagementSnapshot.id))).one() or 0)
+    return int(session.connection().execute(_MAX_SNAPSHOT).scalar() or 0)
 
 
-def _brand_ids(session: Session, brand: str, *, above: int, upto: int | None = None) -> list[int]:
-    query = select(MentionBrand.mention_id).where(
-        col(MentionBrand.brand) == brand, col(MentionBrand.mention_id) > above
-    )
-    if upto is not None:
-        query = query.where(col(MentionBrand.mention_id) <= upto)
-    return [int(i) for i in session.exec(query).all()]
+def _brand_ids(session: Session, brand: str, *, above: int) -> list[int]:
+    params = {"brand": brand, "above": above}
+    return [int(i) for (i,) in session.connection().execute(_BRAND_IDS, params)]
 
 
 def lock_brand(session: Session, brand: str) -> None:
@@ -334,12 +382,7 @@ def evaluate(
     if not wanted:
         return []
     tracked = tracked_brands(config)
-    links = session.exec(
-        select(MentionBrand).where(
-            col(MentionBrand.mention_id).in_(sorted(wanted)),
-            MentionBrand.is_competitor == False,  # noqa: E712
-        )
-    ).all()
+    links = session.connection().execute(_LINKS, {"ids": sorted(wanted)}).all()
     brands = sorted({b.brand for b in links if tracked is None or b.brand.lower() in tracked})
     since = now - timedelta(hours=config.risk.incident_window_h)
     out: list[Evaluation] = []
@@ -373,7 +416,8 @@ def evaluate(
                 key=lambda m: state.last_risk[m.mention_id or 0],
             )
             judged = {m.key: m for m in [*touched, incident.root(), *best_before]}
-            scored = [(m, assess_member(m, incident, now, config)) for m in judged.values()]
+            story = _Story.of(incident)
+            scored = [(m, assess_member(m, incident, now, config, story)) for m in judged.values()]
             for m, r in scored:
                 state.last_risk[m.mention_id or 0] = r.risk
             best_member, best = max(scored, key=lambda p: p[1].risk)

@@ -31,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from earful.mention import Reading
+from earful.risk.forecast import Share
 from earful.risk.references import item_keys, repost_body
 from earful.risk.scoring import RiskInput
 
@@ -55,6 +56,8 @@ GENERIC = frozenset(
 )
 _WORD = re.compile(r"[a-z0-9][a-z0-9'’]*")
 _NUM_PERM = 64
+# A story with fewer posts has no cascade to read a branching ratio from.
+MIN_SHARES = 5
 _BANDS = 16
 _MASK = (1 << 61) - 1
 
@@ -361,7 +364,19 @@ def incident_input(incident: Incident) -> RiskInput:
     compound = min(m.compound for m in top)
     followers = max((m.author_followers or 0) for m in members) or None
     text = "\n".join(f"{m.title or ''} {m.text}" for m in members[:50])
+    # The story's posts after the original are its shares: with their authors' audiences the
+    # forecast is self-exciting (SEISMIC) instead of extrapolating the summed curve.
+    shares = (
+        [
+            Share(age_h=(m.published_at - root.published_at).total_seconds() / 3600, followers=f)
+            for m in members
+            if (f := m.author_followers) is not None
+        ]
+        if len(members) >= MIN_SHARES and all(m.author_followers is not None for m in members)
+        else []
+    )
     return RiskInput(
+        shares=shares,
         source=root.source,
         text=text,
         compound=compound,

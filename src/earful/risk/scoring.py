@@ -12,18 +12,27 @@ How the score is built (all numbers configurable in ``risk:``):
   the same source *at the same age* (a typical post's rate halves every ``baseline_half_life_h``).
 * **acceleration** — latest rate against the previous one (>1 = still speeding up).
 * **reach** — the author's followers, on a log scale.
-* **forecast** — a log-linear early-popularity predictor (Szabo & Huberman 2010): the curve's
-  power-law growth exponent, fitted on the snapshots, extrapolated to ``forecast_horizon_h``;
-  "supercritical" when every window grew faster than the one before (a branching ratio above 1,
-  as in a self-exciting Hawkes process: each wave of sharing begets a bigger one).
+* **forecast** — the cascade's final size forecast from its early curve
+  (:mod:`earful.risk.forecast`): self-exciting (SEISMIC) when the shares and their sharers'
+  followers are known, else log-linear early popularity (Szabo & Huberman 2010) from the
+  snapshots, to ``forecast_horizon_h``; both shrink toward the source's typical curve at small
+  counts. "Supercritical" when every window grew faster than the one before, or the estimated
+  branching ratio is above 1 (each wave of sharing begets a bigger one). With the shares known,
+  velocity is the pace still to come (forecast shares per hour to the horizon) and reach the
+  followers of all sharers yet to react: the author's followers are inside the forecast.
 * **severity** — documented lexicon of terms (safety, injury, discrimination, fraud, legal,
   boycott, defect).
 * **spread** — distinct sources and posts in the mention's incident.
 
+No factor saturates: velocity, acceleration, reach, forecast and the spread in posts grow
+linearly in their log-ratio up to the weight's nominal point (``*_full`` settings), then keep
+growing as ``1 + ln`` of it — compressed, never capped — so the order of big cascades is kept.
+
 The factors add up to a raw score; **negativity gates it**: the raw score is multiplied by a gate
 between 0 (not negative) and 1 (clearly negative), so a viral compliment scores 0 however fast it
-spreads. Contributions are scaled with the gate (and the cap at 100) so they always add up to the
-score shown.
+spreads. Above ``SOFT_TOP_KNEE`` (past every default level threshold) the total is compressed
+smoothly toward 100 instead of cut at it. Contributions are scaled with the gate (and the
+compression) so they always add up to the score shown.
 """
 
 from __future__ import annotations
@@ -38,10 +47,22 @@ from functools import lru_cache
 
 from earful.config.risk import RiskConfig
 from earful.mention import Reading
+from earful.risk.forecast import (
+    DEFAULT_PRIOR,
+    CascadePrior,
+    Forecast,
+    Share,
+    forecast_log_linear,
+    forecast_self_exciting,
+)
 
 logger = logging.getLogger(__name__)
 
 METRICS = ("views", "likes", "shares", "comments", "posts")
+
+# Totals up to here are the score as they are (every default level threshold is below it);
+# above, they approach 100 smoothly, so two very risky stories still rank.
+SOFT_TOP_KNEE = 90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +78,10 @@ class RiskInput:
     spread_mentions: int = 1
     # Which baseline velocity is judged against (default: ``source``); incidents use "incident".
     baseline_key: str | None = None
+    # The shares with their sharers' followers, when known (the original post first): the
+    # forecast is then self-exciting, against ``prior`` (default: ``forecast.DEFAULT_PRIOR``).
+    shares: Sequence[Share] = ()
+    prior: CascadePrior | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +130,20 @@ def human_hours(h: float) -> str:
 
 def _clamp01(x: float) -> float:
     return 0.0 if x <= 0 else 1.0 if x >= 1 else x
+
+
+def _soft(x: float) -> float:
+    """0 below 0, ``x`` up to 1, then ``1 + ln x``: smooth at 1, increasing, unbounded."""
+    return 0.0 if x <= 0 else x if x <= 1 else 1.0 + math.log(x)
+
+
+def soft_top(total: float, knee: float = SOFT_TOP_KNEE) -> float:
+    """``total`` up to ``knee``, then ``100 - (100 - knee)·exp(-(total - knee)/(100 - knee))``:
+    continuous with slope 1 at the knee, increasing, below 100."""
+    if total <= knee:
+        return total
+    room = 100.0 - knee
+    return 100.0 - room * math.exp(-(total - knee) / room)
 
 
 def _term_regex(term: str) -> str:
@@ -229,17 +268,39 @@ def typical_total(config: RiskConfig, source: str, horizon_h: float) -> float:
     return config.baseline_for(source) * (1 - math.exp(-k * horizon_h)) / k
 
 
-def _fit_exponent(curve: list[tuple[float, float, Reading | None]]) -> float | None:
-    """Least-squares slope of log(points) on log(age) over the snapshots with engagement."""
-    xs = [(math.log(a), math.log(p)) for a, p, _ in curve if a > 0 and p > 0]
-    if len(xs) < 2:
+def forecast_curve(
+    inp: RiskInput,
+    curve: list[tuple[float, float, Reading | None]],
+    age_now: float,
+    config: RiskConfig,
+) -> Forecast | None:
+    """The forecast final engagement points of the curve (see :mod:`earful.risk.forecast`), or
+    None before any engagement."""
+    last_age, last_points = curve[-1][0], curve[-1][1]
+    if last_age <= 0 or last_points <= 0:
         return None
-    mx = sum(x for x, _ in xs) / len(xs)
-    my = sum(y for _, y in xs) / len(xs)
-    sxx = sum((x - mx) ** 2 for x, _ in xs)
-    if sxx <= 1e-9:
-        return None
-    return sum((x - mx) * (y - my) for x, y in xs) / sxx
+    base_key = inp.baseline_key or inp.source
+    horizon = max(config.forecast_horizon_h, last_age)
+    if inp.shares:
+        fc = forecast_self_exciting(inp.shares, age_now, inp.prior or DEFAULT_PRIOR)
+        seen = sum(1 for s in inp.shares if s.age_h <= age_now)
+        if fc.final > 0 and seen:
+            # In engagement points: the curve scaled by the forecast growth of its shares.
+            scale = max(fc.final / seen, 1.0)
+            return Forecast(
+                final=last_points * scale,
+                method=fc.method,
+                weight=fc.weight,
+                infectiousness=fc.infectiousness,
+                branching=fc.branching,
+                audience_to_come=fc.audience_to_come,
+            )
+    return forecast_log_linear(
+        [(a, p) for a, p, _ in curve],
+        horizon,
+        lambda t: typical_total(config, base_key, t),
+        evidence=config.min_signal_points,
+    )
 
 
 def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
@@ -271,22 +332,37 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
     gate = _clamp01((negativity - config.negativity_gate) / span)
 
     curve = _curve(inp, config)
+    fc = forecast_curve(inp, curve, age_now, config)
+    self_exciting = fc is not None and fc.method == "self-exciting"
     velocity_ratio = 0.0
     if len(curve) >= 2:
         (a0, p0, s0), (a1, p1, s1) = curve[-2], curve[-1]
         dt = max(a1 - a0, 1e-6)
-        rate = max(p1 - p0, 0.0) / dt
-        typical = max(typical_rate(config, base_key, a1), 1e-6)
-        velocity_ratio = rate / typical
+        typical_name = f"a typical {base_key}{'' if inp.baseline_key else ' post'}"
+        if self_exciting and fc is not None:
+            # The shares already carry the latest rate and the audience it reached: the pace
+            # that matters is the one still to come (forecast shares per hour to the horizon,
+            # against a typical post's over the same hours).
+            horizon = max(config.forecast_horizon_h, a1)
+            span = max(horizon - a1, 1e-6)
+            rate = max(fc.final - p1, 0.0) / span
+            typical_span = typical_total(config, base_key, horizon) - typical_total(
+                config, base_key, a1
+            )
+            velocity_ratio = rate / max(typical_span / span, 1e-6)
+            pace = (
+                f"on course for ×{velocity_ratio:.0f} {typical_name}'s pace "
+                f"to {human_hours(horizon)}"
+            )
+        else:
+            rate = max(p1 - p0, 0.0) / dt
+            velocity_ratio = rate / max(typical_rate(config, base_key, a1), 1e-6)
+            pace = f"×{velocity_ratio:.0f} {typical_name} at {human_hours(a1)}"
         signal = _clamp01(max(p1 - p0, 0.0) / config.min_signal_points)
-        frac = signal * _clamp01(
+        frac = signal * _soft(
             math.log10(max(velocity_ratio, 1.0)) / math.log10(config.velocity_full_ratio)
         )
-        detail = (
-            f"{_growth_detail(s0, s1, dt) if s1 else 'no engagement'}; "
-            f"×{velocity_ratio:.0f} a typical {base_key} {'' if inp.baseline_key else 'post '}"
-            f"at {human_hours(a1)}"
-        )
+        detail = f"{_growth_detail(s0, s1, dt) if s1 else 'no engagement'}; {pace}"
         raw.append(Reason("velocity", w.velocity * frac, detail))
 
     supercritical = False
@@ -301,7 +377,7 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
             supercritical = len(rates) >= 3 and rates[-3] < prev < last
             gained = curve[-1][1] - curve[-2][1]
             signal = _clamp01(gained / config.min_signal_points)
-            frac = signal * _clamp01(math.log(ratio) / math.log(config.acceleration_full))
+            frac = signal * _soft(math.log(ratio) / math.log(config.acceleration_full))
             detail = f"rate ×{ratio:.1f} on the previous window"
             if supercritical:
                 detail += " (supercritical: each window faster than the last)"
@@ -311,26 +387,37 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
     for s in inp.snapshots:
         if s.author_followers is not None:
             followers = max(followers or 0, s.author_followers)
-    if followers and followers > config.reach_min:
-        frac = _clamp01(
+    audience = fc.audience_to_come if fc is not None else None
+    if audience is not None:
+        # The author is the first sharer: their followers, and every sharer's, are counted
+        # once, as the audience that has yet to react (the author alone would count twice).
+        if audience > config.reach_min:
+            frac = _soft(
+                math.log10(audience / config.reach_min)
+                / math.log10(config.reach_full / config.reach_min)
+            )
+            detail = f"{human_count(audience)} followers of its sharers yet to react"
+            raw.append(Reason("reach", w.reach * frac, detail))
+    elif followers and followers > config.reach_min:
+        frac = _soft(
             math.log10(followers / config.reach_min)
             / math.log10(config.reach_full / config.reach_min)
         )
         raw.append(Reason("reach", w.reach * frac, f"author {human_count(followers)} followers"))
 
     forecast = 0.0
-    alpha = _fit_exponent(curve)
-    last_age, last_points = curve[-1][0], curve[-1][1]
-    if alpha is not None and last_age > 0 and last_points > 0:
-        alpha = min(max(alpha, 0.0), 3.0)
+    if fc is not None and fc.final > 0:
+        last_age, last_points = curve[-1][0], curve[-1][1]
         horizon = max(config.forecast_horizon_h, last_age)
-        forecast = last_points * (horizon / last_age) ** alpha
+        forecast = fc.final
         typical = max(typical_total(config, base_key, horizon), 1e-6)
         ratio = forecast / typical
-        # Confidence: a curve of two points and a handful of likes says little yet.
+        # A handful of likes says little yet (the forecast itself already leans on the prior).
         fitted = sum(1 for a, p, _ in curve if a > 0 and p > 0)
-        confidence = min(1.0, fitted / 3) * _clamp01(last_points / config.min_signal_points)
-        frac = confidence * _clamp01(
+        if fc.method == "self-exciting":
+            fitted = 3  # every share and its reach is evidence, not just the snapshots
+        confidence = min(1.0, (fitted + 1) / 3) * _clamp01(last_points / config.min_signal_points)
+        frac = confidence * _soft(
             math.log10(max(ratio, 1.0)) / math.log10(config.forecast_full_ratio)
         )
         metric = _dominant_metric(None, curve[-1][2]) if curve[-1][2] else None
@@ -340,19 +427,30 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
             if metric and curve[-1][2]
             else f"~{human_count(forecast)} engagement points"
         )
-        detail = f"on course for {what} by {human_hours(horizon)} (growth exponent {alpha:.1f})"
+        if fc.method == "self-exciting":
+            detail = (
+                f"on course for {what} in all (self-exciting: branching ratio "
+                f"{fc.branching or 0:.2f}, from {len(inp.shares)} shares and their followers)"
+            )
+        else:
+            detail = (
+                f"on course for {what} by {human_hours(horizon)} "
+                f"(growth exponent {fc.exponent or 0:.1f})"
+            )
+        supercritical = supercritical or fc.supercritical
         raw.append(Reason("forecast", w.forecast * frac, detail))
 
     sources = sorted(set(inp.spread_sources) | {inp.source})
     if len(sources) > 1 or inp.spread_mentions > 1:
         frac = _clamp01((len(sources) - 1) / (config.spread_full_sources - 1))
-        frac = max(frac, _clamp01(math.log10(max(inp.spread_mentions, 1)) / 2) * 0.5)
+        frac = max(frac, _soft(math.log10(max(inp.spread_mentions, 1)) / 2) * 0.5)
         detail = f"{inp.spread_mentions} posts on {len(sources)} sources ({', '.join(sources[:5])})"
         raw.append(Reason("spread", w.spread * frac, detail))
 
     total = sum(r.contribution for r in raw) * gate
-    scale = gate * (100.0 / total if total > 100 else 1.0)
-    risk = round(min(total, 100.0), 1)
+    shown = soft_top(total)
+    scale = gate * (shown / total if total > 0 else 1.0)
+    risk = round(shown, 1)
     reasons = [Reason(r.factor, round(r.contribution * scale, 1), r.detail) for r in raw]
     if gate <= 0:
         reasons.append(Reason("gate", 0.0, f"not negative ({neg_detail}): risk held at 0"))

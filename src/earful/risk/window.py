@@ -57,6 +57,13 @@ def _features(text: str, generic: frozenset[str]) -> _Features:
     return _Features(frozenset(shingles(text)), frozenset(bigrams), frozenset(trigrams))
 
 
+def _opens(text: str, title: str) -> bool:
+    """Whether ``title`` is the beginning of ``text`` (ignoring case, spacing and a trailing
+    ellipsis)."""
+    head = " ".join(title.lower().rstrip(" .…").split())
+    return bool(head) and " ".join(text.lower().split()).startswith(head)
+
+
 @dataclass(slots=True)
 class BrandWindow:
     """The grouping state of one brand's window (see the module docstring)."""
@@ -212,10 +219,11 @@ class BrandWindow:
                 self._union(mid, other)
 
     def _title_phrases(self, member: Member) -> set[str]:
-        """The title phrases known once ``member`` is added. A phrase that has just become a
-        title's also makes core links between the posts that used it before (once: at most
-        ``phrase_cap`` of them)."""
-        if member.title:
+        """The title phrases known once ``member`` is added (a title that is its text's own
+        beginning — a forum thread's, a feed item's — names nothing beyond the post). A
+        phrase that has just become a title's also makes core links between the posts that
+        used it before (once: at most ``phrase_cap`` of them)."""
+        if member.title and not _opens(member.text, member.title):
             for phrase in _features(member.title, self._generic).trigrams - self._titles:
                 self._titles.add(phrase)
                 chain = self._chains.get(f"t{phrase}", [])

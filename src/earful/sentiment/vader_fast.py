@@ -56,6 +56,25 @@ _B_INCR = B_INCR  # re-exported for readers comparing constants with the package
 _MARK = "\ue000"  # a private-use character marking where an emoji description starts
 
 
+class _WordCache(dict[str, str]):
+    """Raw token -> VADER's word (the package's ``strip(punctuation)`` unless that leaves two
+    characters or fewer). Social text repeats its words: a hit is one C-level lookup instead of
+    a Python-level strip per token. Bounded: cleared when full."""
+
+    limit = 200_000
+
+    def __missing__(self, token: str) -> str:
+        stripped = token.strip(_PUNCT)
+        word = stripped if len(stripped) > 2 else token
+        if len(self) >= self.limit:
+            self.clear()
+        self[token] = word
+        return word
+
+
+_WORDS = _WordCache()
+
+
 def load_stock_lexicons() -> tuple[dict[str, float], dict[str, str]]:
     """The package's own word lexicon and emoji lexicon, read from its data files."""
     sia = SentimentIntensityAnalyzer()
@@ -127,7 +146,7 @@ class FastVader:
         """(text with emoji described, VADER's words, the words lower-cased)."""
         # The package strips the text first; split() and the '!'/'?' counts ignore that.
         text = self._replace_emoji(text)
-        words = [s if len(s := w.strip(_PUNCT)) > 2 else w for w in text.split()]
+        words = list(map(_WORDS.__getitem__, text.split()))
         return text, words, list(map(str.lower, words))
 
     def score_tokens(self, text: str, words: list[str], lw: list[str]) -> dict[str, float]:

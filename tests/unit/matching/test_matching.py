@@ -419,6 +419,33 @@ def test_anchor_index_never_drops_a_match() -> None:
     assert matched > 100
 
 
+def test_prefilter_and_title_prefix_never_drop_a_match() -> None:
+    """Queries on words only (the anchor prefilter on), titles that are the text's start (cut
+    at or inside a word): the matcher agrees with evaluating every query on every doc."""
+    rng = random.Random(8)
+    words = ["united", "delta", "flight", "bag", "café", "cafe", "ÜNITED", "联合", "the", "lost"]
+    words += ["@united", "#delta", "$ual", "reunited", "unite", "😡", "❤️"]
+    entries = []
+    for i in range(200):
+        a, b = rng.choice(words), rng.choice(words)
+        shape = rng.choice([f"{a}", f'"{a} {b}"', f"{a} NEAR/1 {b}", f"title:{a}", f"{a} -{b}"])
+        try:
+            entries.append((f"b{i}", compile_query(shape)))
+        except QuerySyntaxError:
+            continue
+    matcher = BrandMatcher(entries)
+    assert matcher._prefilter is not None
+    matched = 0
+    for _ in range(600):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 10)))
+        title = rng.choice([None, text[: rng.randint(0, len(text) + 1)], "le café", "UNITED"])
+        doc = MatchDoc(text.upper() if rng.random() < 0.2 else text, title=title)
+        expected = [name for name, q in entries if q.matches(doc)]
+        assert matcher.match(doc) == expected, (doc, expected)
+        matched += bool(expected)
+    assert matched > 100
+
+
 QUERY_BITS = [
     *'ab"()-: @#*é联',
     *["AND", "OR", "NOT", "NEAR/3", "NEAR/", "title:", "author:", "site:", "lang:", "x.com", "en"],

@@ -83,3 +83,17 @@ def test_incident_input_sums_engagement() -> None:
     agg = incident_input(type(group_incidents([a])[0])("k", [a, b]))
     last = agg.snapshots[-1]
     assert (last.likes, last.views, last.posts) == (15, 100, 2)
+
+
+def test_a_story_of_reposts_with_known_audiences_is_read_as_a_cascade() -> None:
+    from earful.risk.incidents import Incident
+
+    posts = [_m(f"p{i}", "RT @a: x", i / 10, author_followers=100 * (i + 1)) for i in range(6)]
+    shares = incident_input(Incident("k", posts)).shares
+    assert [(round(s.age_h, 1), s.followers) for s in shares] == [
+        (i / 10, 100 * (i + 1)) for i in range(6)
+    ]
+    # One author with an unknown audience, or too few posts: no cascade to read.
+    unknown = [*posts[:5], _m("p9", "RT @a: x", 1, author_followers=None)]
+    assert incident_input(Incident("k", unknown)).shares == []
+    assert incident_input(Incident("k", posts[:4])).shares == []
