@@ -18,6 +18,9 @@ Example::
       quiet_hours: {start: "22:00", end: "07:00", timezone: Europe/Paris, override_level: 2}
       cooldown: 6h
       max_per_hour: 5
+      update_throttle: 30m
+      update_risk_step: 10
+      update_posts_growth: 0.5
 """
 
 from __future__ import annotations
@@ -119,6 +122,18 @@ class EscalationConfig(BaseModel):
         description="after an incident's escalation closes, it may not reopen for this long",
     )
     max_per_hour: int = Field(5, ge=1, description="at most this many new escalations per hour")
+    update_throttle: timedelta = Field(
+        timedelta(minutes=30),
+        description="at most one update notification per escalation level in this long",
+    )
+    update_risk_step: float = Field(
+        10.0, gt=0, description="an open escalation is updated when its risk rose this much"
+    )
+    update_posts_growth: float = Field(
+        0.5,
+        gt=0,
+        description="... or when its story's posts grew by this fraction (0.5: half again)",
+    )
     max_attempts: int = Field(6, ge=1, description="delivery attempts before a notification dies")
     retry_base: timedelta = Field(
         timedelta(seconds=30), description="first retry delay; doubles on every failure"
@@ -127,10 +142,17 @@ class EscalationConfig(BaseModel):
         timedelta(hours=72), description="how long an acknowledge link stays valid"
     )
 
-    @field_validator("cooldown", "retry_base", "ack_link_ttl", mode="before")
+    @field_validator("cooldown", "update_throttle", "retry_base", "ack_link_ttl", mode="before")
     @classmethod
     def _durations(cls, value: object) -> timedelta:
         return _duration(value)
+
+    @field_validator("update_throttle")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> EscalationConfig:

@@ -12,9 +12,18 @@ Contract: functions take the caller's session and never commit; time comes in as
   an escalation at that level, unless its incident already has one (then it may only *raise*
   the level), its incident closed less than ``cooldown`` ago, or ``max_per_hour`` new
   escalations were opened in the past hour.
-* Opening or raising enqueues one outbox row per route recipient of that level (unique per
-  escalation, level and recipient). During quiet hours, levels below ``override_level`` are held
-  until quiet hours end.
+* An active escalation belongs to its incident and follows its story: a candidate at the same
+  level whose risk rose by ``update_risk_step``, whose story's posts grew by
+  ``update_posts_growth`` or that reached a new source *updates* it (event ``updated``: posts,
+  sources, current risk) — it never opens a second one.
+* Opening or raising to a level enqueues one outbox row per route recipient of that level
+  and of every level it skipped (unique per escalation, level, recipient and round): who is
+  told depends on the level reached, never on the path — an incident opened at level 2 by a
+  worker that saw its story at once pages what one opened at 1 and raised to 2 does. An
+  update enqueues one more round for that level, saying what changed, unless the level was
+  notified less than ``update_throttle`` ago; the round is the throttle window it falls in,
+  so two workers updating at once make one row.
+  During quiet hours, levels below ``override_level`` are held until quiet hours end.
 * :func:`check_sla` raises every unacknowledged escalation whose SLA passed to the next level
   (re-sent to that level's recipients) — on the clock, so it runs the same in replays and tests.
 """
@@ -33,7 +42,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from earful.clock import isoformat_z
+from earful.clock import ensure_utc, isoformat_z
 from earful.config.digest import parse_hhmm
 from earful.config.escalation import EscalationConfig, QuietHours
 from earful.config.risk import RiskConfig
@@ -67,11 +76,13 @@ class Candidate:
     mention_id: int | None = None
     source: str | None = None
     external_id: str | None = None
+    posts: int = 1  # the story's posts and sources at this evaluation
+    sources: int = 1
 
 
 @dataclass(slots=True)
 class Decision:
-    action: str  # opened | raised | suppressed | none
+    action: str  # opened | raised | updated | suppressed | none
     escalation: Escalation | None = None
     level: int = 0
     why: str = ""
@@ -141,13 +152,23 @@ def _sla_due(esc_level: int, now: datetime, config: EscalationConfig) -> datetim
 
 
 def enqueue_notifications(
-    session: Session, esc: Escalation, level: int, *, now: datetime, config: EscalationConfig
+    session: Session,
+    esc: Escalation,
+    level: int,
+    *,
+    now: datetime,
+    config: EscalationConfig,
+    round: int = 0,
+    detail: str | None = None,
 ) -> list[Notification]:
-    """One outbox row per recipient routed for this brand and level; existing rows are kept
-    (the unique key makes a second call a no-op)."""
+    """One outbox row per recipient routed for this brand and level (``round`` 0: the level's
+    alert; n > 0: an update saying ``detail``), stating the escalation's current risk;
+    existing rows are kept (the unique key makes a second call a no-op). Quiet hours hold it
+    when the *escalation's* level is below ``override_level``."""
     assert esc.id is not None
     held = quiet_until(now, config.quiet_hours)
-    if held is not None and config.quiet_hours and level >= config.quiet_hours.override_level:
+    urgent = max(level, esc.level)
+    if held is not None and config.quiet_hours and urgent >= config.quiet_hours.override_level:
         held = None
     table = Notification.__table__  # type: ignore[attr-defined]
     rows: list[Notification] = []
@@ -161,6 +182,9 @@ def enqueue_notifications(
                 escalation_id=esc.id,
                 level=level,
                 recipient=recipient,
+                round=round,
+                risk=esc.risk,
+                detail=detail,
                 channel=route.channel,
                 status="pending",
                 attempts=0,
@@ -168,7 +192,7 @@ def enqueue_notifications(
                 next_attempt_at=held or now,
                 idempotency_key="pending",
             )
-            .on_conflict_do_nothing(index_elements=["escalation_id", "level", "recipient"])
+            .on_conflict_do_nothing(index_elements=["escalation_id", "level", "recipient", "round"])
             .returning(table.c.id)
         )
         new_id = session.connection().execute(stmt).scalar_one_or_none()
@@ -179,12 +203,16 @@ def enqueue_notifications(
         rows.append(row)
     for row in rows:
         # Stable and unique: derived from the row's own id once it has one.
-        row.idempotency_key = f"earful-n{row.id}-e{esc.id}-l{level}"
+        row.idempotency_key = f"earful-n{row.id}-e{esc.id}-l{level}" + (
+            f"-u{round}" if round else ""
+        )
         session.add(row)
     if held is not None and rows:
         add_event(session, esc, "held", now, level=level, detail=f"quiet hours until {held}")
+        if round:  # an update: the level's SLA clock already runs
+            return rows
         # Nobody can acknowledge what they were not told: the SLA starts when quiet hours end.
-        due = _sla_due(level, held, config)
+        due = _sla_due(esc.level, held, config)
         if due is not None and esc.status == "open":
             esc.sla_due_at = due
             session.add(esc)
@@ -233,6 +261,8 @@ def escalate(
         level=level,
         risk=cand.risk,
         reasons=reasons_json(cand.reasons),
+        posts=cand.posts,
+        sources=cand.sources,
         status="open",
         opened_at=now,
         level_changed_at=now,
@@ -249,8 +279,8 @@ def escalate(
         if current is None or current.status not in ACTIVE:
             raise
         return _raise(session, current, cand, level, now=now, config=config)
-    add_event(session, esc, "opened", now, level=level, detail=f"risk {cand.risk:.0f}")
-    rows = enqueue_notifications(session, esc, level, now=now, config=config)
+    add_event(session, esc, "opened", now, level=level, detail=_moment(cand))
+    rows = _enqueue_up_to(session, esc, 0, level, now=now, config=config)
     logger.info("escalation %s opened at level %s for %s", esc.id, level, cand.brand)
     return Decision("opened", esc, level, f"risk {cand.risk:.0f}", rows)
 
@@ -272,6 +302,14 @@ def _latest(session: Session, cand: Candidate) -> Escalation | None:
     ).first()
 
 
+def _moment(cand: Candidate) -> str:
+    return f"risk {cand.risk:.0f}; {_story(cand.posts, cand.sources)}"
+
+
+def _story(posts: int, sources: int) -> str:
+    return f"{posts} post{'s' * (posts != 1)} on {sources} source{'s' * (sources != 1)}"
+
+
 def _raise(
     session: Session,
     esc: Escalation,
@@ -281,19 +319,100 @@ def _raise(
     now: datetime,
     config: EscalationConfig,
 ) -> Decision:
-    """An active escalation of the candidate's incident: raise it if ``level`` is higher."""
+    """An active escalation of the candidate's incident: raise it if ``level`` is higher,
+    else update it if its story moved enough (see :func:`_update`)."""
     if level <= esc.level:
-        return Decision("none", esc, esc.level, "already escalated at this level")
+        return _update(session, esc, cand, now=now, config=config)
+    before = esc.level
     esc.level = level
     esc.rule = cand.rule
     esc.risk = cand.risk
     esc.reasons = reasons_json(cand.reasons)
+    esc.posts, esc.sources = cand.posts, cand.sources
     esc.level_changed_at = now
     esc.sla_due_at = _sla_due(level, now, config) if esc.status == "open" else None
     session.add(esc)
-    add_event(session, esc, "raised", now, level=level, detail=f"risk {cand.risk:.0f}")
-    rows = enqueue_notifications(session, esc, level, now=now, config=config)
+    add_event(session, esc, "raised", now, level=level, detail=_moment(cand))
+    rows = _enqueue_up_to(session, esc, before, level, now=now, config=config)
     return Decision("raised", esc, level, f"risk {cand.risk:.0f}", rows)
+
+
+def _enqueue_up_to(
+    session: Session,
+    esc: Escalation,
+    before: int,
+    level: int,
+    *,
+    now: datetime,
+    config: EscalationConfig,
+) -> list[Notification]:
+    """The alerts of every level above ``before`` up to ``level`` (a skipped level's people
+    hear of it too, so the rows depend on the level reached, not on the path there)."""
+    rows: list[Notification] = []
+    for lvl in range(before + 1, level + 1):
+        rows += enqueue_notifications(session, esc, lvl, now=now, config=config)
+    return rows
+
+
+def changes(esc: Escalation, cand: Candidate, config: EscalationConfig) -> list[str]:
+    """What moved since the escalation was last opened, raised or updated, in words; empty
+    when nothing moved enough to tell anyone (risk up by less than ``update_risk_step``, posts
+    up by less than ``update_posts_growth``, no new source)."""
+    out: list[str] = []
+    if cand.risk >= esc.risk + config.update_risk_step:
+        out.append(f"risk {esc.risk:.0f} → {cand.risk:.0f}")
+    if cand.posts >= esc.posts * (1 + config.update_posts_growth) and cand.posts > esc.posts:
+        out.append(f"posts {esc.posts} → {cand.posts}")
+    if cand.sources > esc.sources:
+        out.append(f"sources {esc.sources} → {cand.sources}")
+    return out
+
+
+def _update(
+    session: Session,
+    esc: Escalation,
+    cand: Candidate,
+    *,
+    now: datetime,
+    config: EscalationConfig,
+) -> Decision:
+    """Same level: record an ``updated`` event (posts, sources, current risk) when the story
+    moved, and notify the level's recipients once per ``update_throttle``."""
+    moved = changes(esc, cand, config)
+    if not moved:
+        return Decision("none", esc, esc.level, "already escalated at this level")
+    what = "; ".join(moved)
+    esc.rule = cand.rule
+    esc.risk = cand.risk
+    esc.reasons = reasons_json(cand.reasons)
+    esc.posts, esc.sources = cand.posts, cand.sources
+    session.add(esc)
+    add_event(session, esc, "updated", now, level=esc.level, detail=f"{_moment(cand)} ({what})")
+    rows: list[Notification] = []
+    round_ = _update_round(session, esc, now=now, config=config)
+    if round_:
+        rows = enqueue_notifications(
+            session, esc, esc.level, now=now, config=config, round=round_, detail=what
+        )
+    return Decision("updated", esc, esc.level, what, rows)
+
+
+def _update_round(
+    session: Session, esc: Escalation, *, now: datetime, config: EscalationConfig
+) -> int:
+    """The round of an update notification at ``now``: the ``update_throttle`` window since
+    the level changed that it falls in; 0 (none) while the level was notified less than
+    ``update_throttle`` ago."""
+    assert esc.id is not None
+    last = session.exec(
+        select(func.max(Notification.created_at)).where(
+            Notification.escalation_id == esc.id, Notification.level == esc.level
+        )
+    ).one()
+    if last is not None and now - ensure_utc(last) < config.update_throttle:
+        return 0
+    since = ensure_utc(esc.level_changed_at or esc.opened_at)
+    return max(1, int((now - since) / config.update_throttle))
 
 
 def check_sla(session: Session, *, now: datetime, config: EscalationConfig) -> list[Escalation]:

@@ -53,11 +53,23 @@ class Message:
     curve: list[dict[str, Any]] = field(default_factory=list)
     ack_url: str | None = None
     opened_at: str | None = None
+    posts: int = 1
+    sources: int = 1
+    update: str | None = None  # an update of an open escalation: what changed
 
     @property
     def subject(self) -> str:
+        kind = " update" if self.update else ""
         return (
-            f"[Earful L{self.level}] {self.brand}: risk {self.risk:.0f} on {self.source or 'web'}"
+            f"[Earful L{self.level}{kind}] {self.brand}: risk {self.risk:.0f} "
+            f"on {self.source or 'web'}"
+        )
+
+    @property
+    def story(self) -> str:
+        return (
+            f"{self.posts} post{'s' * (self.posts != 1)} on "
+            f"{self.sources} source{'s' * (self.sources != 1)}"
         )
 
     def why(self, n: int = 3) -> str:
@@ -97,6 +109,9 @@ class Message:
             "engagement": self.curve,
             "ack_url": self.ack_url,
             "opened_at": self.opened_at,
+            "posts": self.posts,
+            "sources": self.sources,
+            "update": self.update,
         }
 
 
@@ -141,7 +156,15 @@ def build_message(
         reasons=load_reasons(esc),
         source=esc.source,
         opened_at=isoformat_z(esc.opened_at),
+        posts=esc.posts,
+        sources=esc.sources,
     )
+    if notification is not None:
+        # The moment the row was enqueued for, not whatever the escalation says by delivery.
+        if notification.risk is not None:
+            msg.risk = notification.risk
+        if notification.round:
+            msg.update = notification.detail or "the story grew"
     mention = session.get(Mention, esc.mention_id) if esc.mention_id else None
     if mention is not None:
         text = mention.text[:MAX_TEXT]
@@ -192,8 +215,9 @@ def render_text(msg: Message) -> str:
     reach = f" ({human_count(msg.author_followers)} followers)" if msg.author_followers else ""
     lines = [
         msg.subject,
+        *([f"Update: {msg.update}"] if msg.update else []),
         f"Why: {msg.why()}",
-        f"Level {msg.level} ({msg.level_name}); opened {msg.opened_at}",
+        f"Level {msg.level} ({msg.level_name}); opened {msg.opened_at}; {msg.story}",
         f"Source: {msg.source} — author {msg.author or 'unknown'}{reach}",
         f"Sentiment: {msg.sentiment:+.2f} ({msg.sentiment_label})"
         if msg.sentiment is not None
@@ -217,6 +241,7 @@ def render_text(msg: Message) -> str:
 _HTML = """<!doctype html>
 <html><body style="font-family:sans-serif">
 <h2>{{ msg.subject }}</h2>
+{% if msg.update %}<p><strong>Update:</strong> {{ msg.update }}</p>{% endif %}
 <p><strong>Why:</strong> {{ msg.why() }}</p>
 <p>Level {{ msg.level }} ({{ msg.level_name }}) · source {{ msg.source }} · author
 {{ msg.author or "unknown" }}{% if msg.author_followers %} ({{ reach }} followers){% endif %}
@@ -264,6 +289,7 @@ def render_slack(msg: Message) -> dict[str, Any]:
     reach = f" ({human_count(msg.author_followers)} followers)" if msg.author_followers else ""
     lines = [
         f"*{_slack_escape(msg.subject)}*",
+        *([f"*Update:* {_slack_escape(msg.update)}"] if msg.update else []),
         f"*Why:* {_slack_escape(msg.why())}",
         f"{_slack_escape(msg.source or '')} · {_slack_escape(msg.author or 'unknown')}{reach}",
         f">{marked[:2500]}",
@@ -315,6 +341,8 @@ def render_teams(msg: Message) -> dict[str, Any]:
             {
                 "activityTitle": _md_escape(f"Why: {msg.why()}"),
                 "facts": [
+                    *([{"name": "Update", "value": _md_escape(msg.update)}] if msg.update else []),
+                    {"name": "Story", "value": _md_escape(msg.story)},
                     {"name": "Source", "value": _md_escape(msg.source or "")},
                     {"name": "Author", "value": _md_escape(msg.author or "unknown")},
                     {"name": "Reach", "value": human_count(msg.author_followers or 0)},

@@ -9,6 +9,7 @@ pipeline's ``after_batch`` list, so risk is judged only on committed rows (enque
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import logging
 import weakref
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, text, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -134,6 +135,18 @@ _NEW_SNAPSHOTS = select_columns(
 _MAX_SNAPSHOT = select_columns(func.max(col(EngagementSnapshot.id)))
 _BRAND_IDS = select_columns(col(MentionBrand.mention_id)).where(
     col(MentionBrand.brand) == bindparam("brand"), col(MentionBrand.mention_id) > bindparam("above")
+)
+# Rows another transaction committed after this process synced past their ids (see
+# ``_COMMIT_LAG``).
+_BRAND_IDS_BELOW = select_columns(col(MentionBrand.mention_id)).where(
+    col(MentionBrand.brand) == bindparam("brand"),
+    col(MentionBrand.mention_id) > bindparam("above"),
+    col(MentionBrand.mention_id) <= bindparam("upto"),
+)
+_LATE_SNAPSHOTS = select_columns(col(EngagementSnapshot.mention_id)).where(
+    col(EngagementSnapshot.id) > bindparam("above"),
+    col(EngagementSnapshot.id) <= bindparam("upto"),
+    col(EngagementSnapshot.at) > bindparam("since"),
 )
 _ACTIVE = (
     select_columns(col(Escalation.incident_key), col(Escalation.mention_id))
@@ -268,6 +281,12 @@ def _active_key(active: Sequence[tuple[str, int | None]], incident: Incident) ->
     return incident.key
 
 
+# Rows another transaction stored may commit after this process synced past their ids: the
+# last ``_COMMIT_LAG`` ids below the high-water mark (and snapshots taken in the last
+# ``_LATE_SNAPSHOT``) are looked at again on every sync, on databases that allow it.
+_COMMIT_LAG = 2000
+_LATE_SNAPSHOT = timedelta(minutes=10)
+
 # How stale an incident's aggregate assessment may get between two of its posts (see
 # ``BrandWindow.cached``).
 _REASSESS_STEP = timedelta(minutes=2)
@@ -316,7 +335,8 @@ def _window_for(
         cache[key] = state
         return state
     fresh = set(_brand_ids(session, brand, above=state.max_mention_id))
-    new_snaps = session.connection().execute(_NEW_SNAPSHOTS, {"above": state.max_snapshot_id}).all()
+    old_snapshots = state.max_snapshot_id
+    new_snaps = session.connection().execute(_NEW_SNAPSHOTS, {"above": old_snapshots}).all()
     state.max_snapshot_id = max([state.max_snapshot_id, *(int(r.id) for r in new_snaps)])
     changed = {int(r.mention_id) for r in new_snaps if r.mention_id in state.members}
     # Annotations people made since the last sync (irrelevant, spam, a corrected label).
@@ -325,6 +345,26 @@ def _window_for(
         state.annotated_at = max(state.annotated_at, row.updated_at)
         if row.mention_id in state.members:
             changed.add(int(row.mention_id))
+    if session.get_bind().dialect.name != "sqlite":
+        # PostgreSQL hands out ids before commit, so rows can commit below the high-water
+        # mark this process already synced past; SQLite's single writer cannot.
+        floor = max(0, state.max_mention_id - _COMMIT_LAG)
+        params = {"brand": brand, "above": floor, "upto": state.max_mention_id}
+        fresh |= {
+            int(i)
+            for (i,) in session.connection().execute(_BRAND_IDS_BELOW, params)
+            if i not in state.members
+        }
+        late: dict[str, object] = {
+            "above": max(0, old_snapshots - _COMMIT_LAG),
+            "upto": old_snapshots,
+            "since": now - _LATE_SNAPSHOT,
+        }
+        changed |= {
+            int(i)
+            for (i,) in session.connection().execute(_LATE_SNAPSHOTS, late)
+            if i in state.members
+        }
     reload = (wanted | fresh | changed) - {0}
     for m in sorted(
         load_members_by_id(session, reload, now=now), key=lambda m: (m.published_at, m.key)
@@ -341,6 +381,17 @@ def _max_snapshot_id(session: Session) -> int:
 def _brand_ids(session: Session, brand: str, *, above: int) -> list[int]:
     params = {"brand": brand, "above": above}
     return [int(i) for (i,) in session.connection().execute(_BRAND_IDS, params)]
+
+
+def lock_brand(session: Session, brand: str) -> None:
+    """Hold the brand's evaluation lock until the transaction ends (PostgreSQL advisory
+    lock; SQLite has one writer anyway): workers judge one brand one after the other, each
+    seeing the rows and escalations the previous one committed, so they never disagree."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    digest = hashlib.sha256(f"earful-brand:{brand}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _incident_risk(incident: Incident, now: datetime, config: AppConfig) -> RiskAssessment:
@@ -389,6 +440,7 @@ def evaluate(
     out: list[Evaluation] = []
     for brand in brands:
         mine = {b.mention_id for b in links if b.brand == brand}
+        lock_brand(session, brand)
         state = _window_for(session, brand, mine, now=now, config=config)
         active = _active_escalations(session, brand)
         by_group: dict[int, list[int]] = defaultdict(list)
@@ -440,6 +492,8 @@ def evaluate(
                 mention_id=rep.mention_id,
                 source=source,
                 external_id=ext,
+                posts=len(incident.members),
+                sources=len(incident.sources),
             )
             by_id = {m.mention_id: r for m, r in scored}
             for m in sorted(touched, key=lambda m: (m.published_at, m.key)):

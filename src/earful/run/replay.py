@@ -7,7 +7,8 @@ Every event moves a :class:`SimulatedClock` to its ``at``; a mention goes throug
 engagement event updates the stored counts and records a snapshot; after each committed event
 risk is evaluated and escalations decided, exactly as ``earful run`` would. Escalations come out
 as dicts ``{"at", "source", "id", "brand", "level", "risk", "reasons"}`` (plus ``event``:
-opened/raised and ``escalation_id``); with ``trace`` also every risk evaluation.
+opened, raised or updated — an update also says what ``changed`` and the story's ``posts`` and
+``sources`` — and ``escalation_id``); with ``trace`` also every risk evaluation.
 
 SLA re-escalation is not replayed: nobody acknowledges in a replay, so it would only say that.
 Notifications stay in the outbox (``db_url`` keeps them), none is delivered.
@@ -43,6 +44,9 @@ from earful.store.models import EngagementSnapshot, Mention
 logger = logging.getLogger(__name__)
 
 ENGAGEMENT_FIELDS = ("likes", "shares", "comments", "views")
+# Decisions that come out as lines: one escalation per incident, opened once, then raised or
+# updated as its story grows.
+ESCALATION_EVENTS = ("opened", "raised", "updated")
 
 
 class ScenarioError(EarfulError):
@@ -340,7 +344,7 @@ def run_replay(
                 for evaluation in evaluations:
                     emit(evaluation.trace())
             for decision in decisions:
-                if decision.action not in ("opened", "raised") or decision.escalation is None:
+                if decision.action not in ESCALATION_EVENTS or decision.escalation is None:
                     continue
                 esc = decision.escalation
                 pub = published.get((esc.source or "", esc.external_id or ""))
@@ -357,6 +361,9 @@ def run_replay(
                     "rule": esc.rule,
                     "published_at": isoformat_z(pub) if pub else None,
                 }
+                if decision.action == "updated":
+                    line["changed"] = decision.why
+                    line["posts"], line["sources"] = esc.posts, esc.sources
                 result.escalations.append(line)
                 if emit is not None:
                     emit(line)

@@ -1,7 +1,9 @@
 """Escalation tables: escalations, their event log, and the notification outbox.
 
-Unique keys keep every write idempotent: one outbox row per (escalation, level, recipient), so
-a batch processed twice, or a worker killed half-way, never notifies anyone twice.
+Unique keys keep every write idempotent: one outbox row per (escalation, level, recipient,
+round) — round 0 the alert that opened or raised the level, round n an update of that level in
+the n-th ``update_throttle`` window after it — so a batch processed twice, or a worker killed
+half-way, never notifies anyone twice.
 Datetimes are UTC and read back timezone-aware (``store.types.UTCDateTime``).
 """
 
@@ -47,6 +49,9 @@ class Escalation(SQLModel, table=True):
     level: int = 1
     risk: float = 0.0
     reasons: str = Field(default="[]", sa_type=Text)  # JSON list of {factor, contribution, detail}
+    # The story when last opened, raised or updated: its posts and sources.
+    posts: int = 1
+    sources: int = 1
     status: str = Field(default="open", max_length=20)
     opened_at: datetime = Field(sa_column=utc_column(nullable=False))
     # When the first notification of this escalation was delivered (time to notify).
@@ -86,7 +91,9 @@ class Notification(SQLModel, table=True):
 
     __tablename__ = "notification"
     __table_args__ = (
-        UniqueConstraint("escalation_id", "level", "recipient", name="uq_notification_esc_lvl_to"),
+        UniqueConstraint(
+            "escalation_id", "level", "recipient", "round", name="uq_notification_esc_lvl_to_round"
+        ),
         Index("ix_notification_status_next", "status", "next_attempt_at"),
     )
 
@@ -94,6 +101,11 @@ class Notification(SQLModel, table=True):
     escalation_id: int = Field(foreign_key="escalation.id")
     level: int
     recipient: str = Field(max_length=300)
+    # 0: the alert of this level; n > 0: an update, in the n-th throttle window after it.
+    round: int = 0
+    # The moment it describes: the risk then and, for an update, what changed.
+    risk: float | None = None
+    detail: str | None = Field(default=None, sa_type=Text)
     channel: str = Field(max_length=100)
     status: str = Field(default="pending", max_length=20)
     attempts: int = 0

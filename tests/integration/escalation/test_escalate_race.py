@@ -62,10 +62,9 @@ def test_racing_workers_open_one_escalation_and_notify_each_recipient_once(
     assert len(escalations) == 1
     assert escalations[0].level == 2
     assert actions.count("opened") == 1
-    # Which worker wins decides whether level 1 was ever reached; each recipient hears once.
+    # Whichever worker wins, level 2 was reached: both levels' recipients hear, once each.
     keys = [(n.level, n.recipient) for n in notes]
-    assert len(keys) == len(set(keys))
-    assert set(keys) - {(1, "console:lead")} == {(2, "console:manager")}
+    assert sorted(keys) == [(1, "console:lead"), (2, "console:manager")]
     assert len({n.idempotency_key for n in notes}) == len(notes)
 
 
