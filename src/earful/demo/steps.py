@@ -190,11 +190,15 @@ def _print_arrival(demo: DemoContext, clock: SimulatedClock, d: Delivery) -> Non
     reasons = p.get("reasons") or []
     top = sorted(reasons, key=lambda r: -float(r.get("contribution") or 0))[:3]
     line = Text(f"  {isoformat_z(clock.now())}  ", style="dim")
-    line.append(f"LEVEL {p.get('level')} ({p.get('level_name')})", style="bold red")
+    update = p.get("update")
+    kind = "UPDATE" if update else "LEVEL"
+    line.append(f"{kind} {p.get('level')} ({p.get('level_name')})", style="bold red")
     line.append(f"  risk {p.get('risk')}  {p.get('brand')}  {p.get('source')} ")
     line.append(str(p.get("author") or ""))
     line.append(f"  webhook signature {'valid' if d.valid else 'INVALID'}\n", style="green")
-    if int(p.get("level") or 1) > 1:
+    if update:
+        line.append(f"      update: {update}\n")
+    elif int(p.get("level") or 1) > 1:
         line.append("      raised: not acknowledged within its SLA (nobody acks in the demo)\n")
     title = p.get("title") or p.get("text") or ""
     line.append(f"      {str(title)[:90]}\n")
