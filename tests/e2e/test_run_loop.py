@@ -187,10 +187,15 @@ def test_main_loop_escalates_once_and_sends_the_digest_when_due(
     assert len(passes) == 10
     assert not any(p.step_errors for p in passes), [p.step_errors for p in passes]
     assert any(p.failed for p in passes)  # the source that is down is reported, not fatal
-    # exactly one signed notification, for the spreading post, and none refused
+    # none refused
     assert receiver.refused == 0
-    assert len(receiver.deliveries) == 1
-    payload = receiver.deliveries[0].payload
+    # one signed alert for the spreading post; what follows are throttled updates of that same
+    # escalation (its risk rose), never a second alert
+    alert, *updates = receiver.deliveries
+    assert alert.key.endswith("-l1") and alert.payload.get("update") is None
+    assert all(d.key.startswith("earful-") and "-e1-l1-u" in d.key for d in updates)
+    assert all(d.payload.get("update") for d in updates)
+    payload = alert.payload
     assert payload["brand"] == "Acme" and payload["level"] == 1
     assert "exploded" in payload["text"]
     with Session(sqlite_engine) as session:
