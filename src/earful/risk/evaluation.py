@@ -20,22 +20,31 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, text, update
-from sqlalchemy import select as select_columns
+from sqlalchemy import ColumnElement, bindparam, func, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from earful.clock import Clock, isoformat_z
 from earful.config.models import AppConfig
-from earful.escalation.lifecycle import ACTIVE, Candidate, Decision, check_sla, escalate
-from earful.mention import Reading
+from earful.escalation.lifecycle import Candidate, Decision, check_sla, escalate
 from earful.risk.incidents import Incident, Member, incident_input
+from earful.risk.members import (
+    ACTIVE_ESCALATIONS,
+    ANNOTATED,
+    BRAND_IDS_BELOW,
+    LATE_SNAPSHOTS,
+    LINKS,
+    NEW_SNAPSHOTS,
+    NEWEST_ANNOTATION,
+    brand_ids,
+    load_members,
+    load_members_by_id,
+    max_snapshot_id,
+)
 from earful.risk.scoring import Reason, RiskAssessment, RiskInput, assess
 from earful.risk.spikes import Post, detect_spike, hour_start
 from earful.risk.window import BrandWindow
-from earful.store.annotations import EXCLUDED, MentionState
 from earful.store.db import run_in_transaction
-from earful.store.escalations import Escalation
 from earful.store.models import EngagementSnapshot, Mention, MentionBrand
 
 logger = logging.getLogger(__name__)
@@ -77,151 +86,6 @@ def tracked_brands(config: AppConfig) -> set[str] | None:
     if not config.brands:
         return None
     return {b.name.lower() for b in config.brands if b.track}
-
-
-# Only the columns grouping and scoring read: plain rows, not ORM objects (the window syncs a
-# batch's worth of rows on every event and a whole window on a rebuild).
-_MEMBER_COLUMNS: tuple[Any, ...] = (
-    Mention.id,
-    Mention.source,
-    Mention.external_id,
-    Mention.text,
-    Mention.title,
-    Mention.url,
-    Mention.story_id,
-    Mention.published_at,
-    Mention.fetched_at,
-    Mention.sentiment_compound,
-    Mention.author_followers,
-    col(MentionState.status).label("annotated_status"),
-    col(MentionState.sentiment).label("annotated_sentiment"),
-)
-# A person's correction of the label, as the compound risk reads (the stored scores stay).
-_CORRECTED_COMPOUND = {"positive": 0.5, "neutral": 0.0}
-_SNAPSHOT_COLUMNS: tuple[Any, ...] = (
-    EngagementSnapshot.mention_id,
-    EngagementSnapshot.at,
-    EngagementSnapshot.likes,
-    EngagementSnapshot.shares,
-    EngagementSnapshot.comments,
-    EngagementSnapshot.views,
-    EngagementSnapshot.author_followers,
-)
-
-
-# Built once (statement construction costs more than the query on SQLite): the per-event
-# reads of the window sync, executed on the connection, outside the ORM.
-_MEMBERS_BY_ID = (
-    select_columns(*_MEMBER_COLUMNS)
-    .select_from(Mention)
-    .outerjoin(MentionState, col(MentionState.mention_id) == col(Mention.id))
-    .where(col(Mention.id).in_(bindparam("ids", expanding=True)))
-)
-_NEWEST_ANNOTATION = select_columns(func.max(col(MentionState.updated_at)))
-_ANNOTATED = select_columns(col(MentionState.mention_id), col(MentionState.updated_at)).where(
-    col(MentionState.updated_at) > bindparam("after")
-)
-_SNAPSHOTS_BY_ID = (
-    select_columns(*_SNAPSHOT_COLUMNS)
-    .where(
-        col(EngagementSnapshot.mention_id).in_(bindparam("ids", expanding=True)),
-        col(EngagementSnapshot.at) <= bindparam("now"),
-    )
-    .order_by(col(EngagementSnapshot.id))
-)
-_NEW_SNAPSHOTS = select_columns(
-    col(EngagementSnapshot.id), col(EngagementSnapshot.mention_id)
-).where(col(EngagementSnapshot.id) > bindparam("above"))
-_MAX_SNAPSHOT = select_columns(func.max(col(EngagementSnapshot.id)))
-_BRAND_IDS = select_columns(col(MentionBrand.mention_id)).where(
-    col(MentionBrand.brand) == bindparam("brand"), col(MentionBrand.mention_id) > bindparam("above")
-)
-# Rows another transaction committed after this process synced past their ids (see
-# ``_COMMIT_LAG``).
-_BRAND_IDS_BELOW = select_columns(col(MentionBrand.mention_id)).where(
-    col(MentionBrand.brand) == bindparam("brand"),
-    col(MentionBrand.mention_id) > bindparam("above"),
-    col(MentionBrand.mention_id) <= bindparam("upto"),
-)
-_LATE_SNAPSHOTS = select_columns(col(EngagementSnapshot.mention_id)).where(
-    col(EngagementSnapshot.id) > bindparam("above"),
-    col(EngagementSnapshot.id) <= bindparam("upto"),
-    col(EngagementSnapshot.at) > bindparam("since"),
-)
-_ACTIVE = (
-    select_columns(col(Escalation.incident_key), col(Escalation.mention_id))
-    .where(col(Escalation.brand) == bindparam("brand"), col(Escalation.status).in_(ACTIVE))
-    .order_by(col(Escalation.opened_at), col(Escalation.id))
-)
-_LINKS = select_columns(col(MentionBrand.mention_id), col(MentionBrand.brand)).where(
-    col(MentionBrand.mention_id).in_(bindparam("ids", expanding=True)),
-    col(MentionBrand.is_competitor).is_(False),
-)
-
-
-def _member(m: Any, snaps: Sequence[Reading]) -> Member:
-    """A member from a row of ``_MEMBER_COLUMNS`` (or a ``Mention``)."""
-    assert m.id is not None
-    compound = m.sentiment_compound
-    corrected = getattr(m, "annotated_sentiment", None)
-    if corrected == "negative":
-        compound = min(compound, -0.5)
-    elif corrected in _CORRECTED_COMPOUND:
-        compound = _CORRECTED_COMPOUND[corrected]
-    return Member(
-        key=f"{m.source}:{m.external_id}",
-        source=m.source,
-        text=m.text,
-        title=m.title,
-        url=m.url,
-        story_id=m.story_id,
-        published_at=(m.published_at or m.fetched_at),
-        compound=compound,
-        author_followers=m.author_followers,
-        mention_id=m.id,
-        snapshots=snaps,
-        excluded=getattr(m, "annotated_status", None) in EXCLUDED,
-    )
-
-
-def load_members(session: Session, brand: str, *, since: datetime, now: datetime) -> list[Member]:
-    """The brand's mentions published, or with engagement updates, since ``since``."""
-    rows = session.execute(
-        select_columns(*_MEMBER_COLUMNS)
-        .select_from(Mention)
-        .join(MentionBrand, col(MentionBrand.mention_id) == col(Mention.id))
-        .outerjoin(MentionState, col(MentionState.mention_id) == col(Mention.id))
-        .where(
-            col(MentionBrand.brand) == brand,
-            or_(
-                col(MentionBrand.published_at) >= since,
-                col(Mention.updated_at) >= since,
-            ),
-            col(MentionBrand.published_at) <= now,
-        )
-    ).all()
-    return _members_of(session, rows, now=now)
-
-
-def load_members_by_id(session: Session, ids: Iterable[int], *, now: datetime) -> list[Member]:
-    """The given mentions, with their snapshots up to ``now``."""
-    wanted = sorted(set(ids))
-    conn = session.connection()
-    rows: list[Any] = []
-    for start in range(0, len(wanted), 500):
-        rows.extend(conn.execute(_MEMBERS_BY_ID, {"ids": wanted[start : start + 500]}).all())
-    return _members_of(session, rows, now=now)
-
-
-def _members_of(session: Session, rows: Sequence[Any], *, now: datetime) -> list[Member]:
-    ids = [m.id for m in rows if m.id is not None]
-    snaps: dict[int, list[Reading]] = defaultdict(list)
-    conn = session.connection()
-    for start in range(0, len(ids), 500):
-        params = {"ids": ids[start : start + 500], "now": now}
-        for s in conn.execute(_SNAPSHOTS_BY_ID, params).all():
-            snaps[s.mention_id].append(Reading.of(s))
-    return [_member(m, snaps.get(m.id or 0, [])) for m in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +130,10 @@ def assess_member(
 def _active_escalations(session: Session, brand: str) -> list[tuple[str, int | None]]:
     """(incident key, mention id) of the brand's active escalations, oldest first (a brand has
     few: they are read once per evaluation and matched here)."""
-    return [(key, mid) for key, mid in session.connection().execute(_ACTIVE, {"brand": brand})]
+    return [
+        (key, mid)
+        for key, mid in session.connection().execute(ACTIVE_ESCALATIONS, {"brand": brand})
+    ]
 
 
 def _active_key(active: Sequence[tuple[str, int | None]], incident: Incident) -> str:
@@ -324,23 +191,23 @@ def _window_for(
             jaccard_min=cfg.near_duplicate_jaccard,
             names=names,
         )
-        state.max_snapshot_id = _max_snapshot_id(session)
-        newest = session.connection().execute(_NEWEST_ANNOTATION).scalar()
+        state.max_snapshot_id = max_snapshot_id(session)
+        newest = session.connection().execute(NEWEST_ANNOTATION).scalar()
         state.annotated_at = newest or state.annotated_at
         members = load_members(session, brand, since=now - span, now=now)
         for m in sorted(members, key=lambda m: (m.published_at, m.key)):
             state.add(m, seen_at=now)
-        state.max_mention_id = max([state.max_mention_id, *_brand_ids(session, brand, above=0)])
+        state.max_mention_id = max([state.max_mention_id, *brand_ids(session, brand, above=0)])
         state.built_from = now - span
         cache[key] = state
         return state
-    fresh = set(_brand_ids(session, brand, above=state.max_mention_id))
+    fresh = set(brand_ids(session, brand, above=state.max_mention_id))
     old_snapshots = state.max_snapshot_id
-    new_snaps = session.connection().execute(_NEW_SNAPSHOTS, {"above": old_snapshots}).all()
+    new_snaps = session.connection().execute(NEW_SNAPSHOTS, {"above": old_snapshots}).all()
     state.max_snapshot_id = max([state.max_snapshot_id, *(int(r.id) for r in new_snaps)])
     changed = {int(r.mention_id) for r in new_snaps if r.mention_id in state.members}
     # Annotations people made since the last sync (irrelevant, spam, a corrected label).
-    annotated = session.connection().execute(_ANNOTATED, {"after": state.annotated_at}).all()
+    annotated = session.connection().execute(ANNOTATED, {"after": state.annotated_at}).all()
     for row in annotated:
         state.annotated_at = max(state.annotated_at, row.updated_at)
         if row.mention_id in state.members:
@@ -352,7 +219,7 @@ def _window_for(
         params = {"brand": brand, "above": floor, "upto": state.max_mention_id}
         fresh |= {
             int(i)
-            for (i,) in session.connection().execute(_BRAND_IDS_BELOW, params)
+            for (i,) in session.connection().execute(BRAND_IDS_BELOW, params)
             if i not in state.members
         }
         late: dict[str, object] = {
@@ -362,7 +229,7 @@ def _window_for(
         }
         changed |= {
             int(i)
-            for (i,) in session.connection().execute(_LATE_SNAPSHOTS, late)
+            for (i,) in session.connection().execute(LATE_SNAPSHOTS, late)
             if i in state.members
         }
     reload = (wanted | fresh | changed) - {0}
@@ -372,15 +239,6 @@ def _window_for(
         if m.mention_id in wanted or m.mention_id in state.members or m.mention_id in fresh:
             state.add(m, seen_at=now)
     return state
-
-
-def _max_snapshot_id(session: Session) -> int:
-    return int(session.connection().execute(_MAX_SNAPSHOT).scalar() or 0)
-
-
-def _brand_ids(session: Session, brand: str, *, above: int) -> list[int]:
-    params = {"brand": brand, "above": above}
-    return [int(i) for (i,) in session.connection().execute(_BRAND_IDS, params)]
 
 
 def lock_brand(session: Session, brand: str) -> None:
@@ -434,7 +292,7 @@ def evaluate(
     if not wanted:
         return []
     tracked = tracked_brands(config)
-    links = session.connection().execute(_LINKS, {"ids": sorted(wanted)}).all()
+    links = session.connection().execute(LINKS, {"ids": sorted(wanted)}).all()
     brands = sorted({b.brand for b in links if tracked is None or b.brand.lower() in tracked})
     since = now - timedelta(hours=config.risk.incident_window_h)
     out: list[Evaluation] = []
