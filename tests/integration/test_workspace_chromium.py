@@ -218,12 +218,22 @@ def _login(browser: Any, live: Live, name: str = "lea") -> None:
 
 def _follow(browser: Any, element: Any) -> None:
     """Click ``element`` and wait until the page it leads to has replaced this one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = browser.find_element(_by("TAG_NAME"), "html")
     element.click()
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(old))
+
+    def replaced(_: Any) -> bool:
+        # Mid-navigation Chromium may answer "node does not belong to the document" instead
+        # of a stale-element error: either way the old page is gone.
+        try:
+            return bool(expected_conditions.staleness_of(old)(browser))
+        except WebDriverException:
+            return True
+
+    WebDriverWait(browser, 20).until(replaced)
     WebDriverWait(browser, 20).until(
         lambda b: b.execute_script("return document.readyState") == "complete"
     )
