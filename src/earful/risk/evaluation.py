@@ -10,9 +10,7 @@ pipeline's ``after_batch`` list, so risk is judged only on committed rows (enque
 from __future__ import annotations
 
 import hashlib
-import heapq
 import logging
-import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -28,22 +26,10 @@ from earful.clock import Clock, isoformat_z
 from earful.config.models import AppConfig
 from earful.escalation.lifecycle import Candidate, Decision, check_sla, escalate
 from earful.risk.incidents import Incident, Member, incident_input
-from earful.risk.members import (
-    ACTIVE_ESCALATIONS,
-    ANNOTATED,
-    BRAND_IDS_BELOW,
-    LATE_SNAPSHOTS,
-    LINKS,
-    NEW_SNAPSHOTS,
-    NEWEST_ANNOTATION,
-    brand_ids,
-    load_members,
-    load_members_by_id,
-    max_snapshot_id,
-)
+from earful.risk.members import ACTIVE_ESCALATIONS, LINKS
 from earful.risk.scoring import Reason, RiskAssessment, RiskInput, assess
 from earful.risk.spikes import Post, detect_spike, hour_start
-from earful.risk.window import BrandWindow
+from earful.risk.sync import windows_for
 from earful.store.db import run_in_transaction
 from earful.store.models import EngagementSnapshot, Mention, MentionBrand
 
@@ -127,13 +113,15 @@ def assess_member(
     return assess(inp, now, config.risk)
 
 
-def _active_escalations(session: Session, brand: str) -> list[tuple[str, int | None]]:
-    """(incident key, mention id) of the brand's active escalations, oldest first (a brand has
-    few: they are read once per evaluation and matched here)."""
-    return [
-        (key, mid)
-        for key, mid in session.connection().execute(ACTIVE_ESCALATIONS, {"brand": brand})
-    ]
+def _active_escalations(
+    session: Session, brands: Sequence[str]
+) -> dict[str, list[tuple[str, int | None]]]:
+    """Per brand, (incident key, mention id) of its active escalations, oldest first (a brand
+    has few: they are read once per evaluation and matched here)."""
+    out: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
+    for brand, key, mid in session.connection().execute(ACTIVE_ESCALATIONS, {"brands": brands}):
+        out[brand].append((key, mid))
+    return out
 
 
 def _active_key(active: Sequence[tuple[str, int | None]], incident: Incident) -> str:
@@ -148,97 +136,9 @@ def _active_key(active: Sequence[tuple[str, int | None]], incident: Incident) ->
     return incident.key
 
 
-# Rows another transaction stored may commit after this process synced past their ids: the
-# last ``_COMMIT_LAG`` ids below the high-water mark (and snapshots taken in the last
-# ``_LATE_SNAPSHOT``) are looked at again on every sync, on databases that allow it.
-_COMMIT_LAG = 2000
-_LATE_SNAPSHOT = timedelta(minutes=10)
-
 # How stale an incident's aggregate assessment may get between two of its posts (see
 # ``BrandWindow.cached``).
 _REASSESS_STEP = timedelta(minutes=2)
-
-_WINDOWS: weakref.WeakKeyDictionary[Engine, dict[tuple[object, ...], BrandWindow]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def forget_windows(engine: Engine) -> None:
-    """Drop this process's window states for ``engine`` (the next evaluation rebuilds them
-    from the database, as after a restart)."""
-    _WINDOWS.pop(engine, None)
-
-
-def _window_for(
-    session: Session, brand: str, wanted: set[int], *, now: datetime, config: AppConfig
-) -> BrandWindow:
-    """The brand's window state, brought up to date with the stored rows: rebuilt when
-    missing or stale (a restart starts here), else synced with the wanted mentions, the
-    brand's mentions stored since the last sync and the snapshots taken since (so rows other
-    processes wrote are seen too)."""
-    cfg = config.risk
-    span = timedelta(hours=cfg.incident_window_h)
-    names = tuple(config.brand_names(brand))
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    cache = _WINDOWS.setdefault(engine, {})
-    key = (brand, cfg.incident_window_h, cfg.phrase_window_h, cfg.near_duplicate_jaccard, names)
-    state = cache.get(key)
-    if state is None or state.stale(now):
-        state = BrandWindow(
-            window=span,
-            phrase_window=timedelta(hours=cfg.phrase_window_h),
-            jaccard_min=cfg.near_duplicate_jaccard,
-            names=names,
-        )
-        state.max_snapshot_id = max_snapshot_id(session)
-        newest = session.connection().execute(NEWEST_ANNOTATION).scalar()
-        state.annotated_at = newest or state.annotated_at
-        members = load_members(session, brand, since=now - span, now=now)
-        for m in sorted(members, key=lambda m: (m.published_at, m.key)):
-            state.add(m, seen_at=now)
-        state.max_mention_id = max([state.max_mention_id, *brand_ids(session, brand, above=0)])
-        state.built_from = now - span
-        cache[key] = state
-        return state
-    fresh = set(brand_ids(session, brand, above=state.max_mention_id))
-    old_snapshots = state.max_snapshot_id
-    new_snaps = session.connection().execute(NEW_SNAPSHOTS, {"above": old_snapshots}).all()
-    state.max_snapshot_id = max([state.max_snapshot_id, *(int(r.id) for r in new_snaps)])
-    changed = {int(r.mention_id) for r in new_snaps if r.mention_id in state.members}
-    # Annotations people made since the last sync (irrelevant, spam, a corrected label).
-    annotated = session.connection().execute(ANNOTATED, {"after": state.annotated_at}).all()
-    for row in annotated:
-        state.annotated_at = max(state.annotated_at, row.updated_at)
-        if row.mention_id in state.members:
-            changed.add(int(row.mention_id))
-    if session.get_bind().dialect.name != "sqlite":
-        # PostgreSQL hands out ids before commit, so rows can commit below the high-water
-        # mark this process already synced past; SQLite's single writer cannot.
-        floor = max(0, state.max_mention_id - _COMMIT_LAG)
-        params = {"brand": brand, "above": floor, "upto": state.max_mention_id}
-        fresh |= {
-            int(i)
-            for (i,) in session.connection().execute(BRAND_IDS_BELOW, params)
-            if i not in state.members
-        }
-        late: dict[str, object] = {
-            "above": max(0, old_snapshots - _COMMIT_LAG),
-            "upto": old_snapshots,
-            "since": now - _LATE_SNAPSHOT,
-        }
-        changed |= {
-            int(i)
-            for (i,) in session.connection().execute(LATE_SNAPSHOTS, late)
-            if i in state.members
-        }
-    reload = (wanted | fresh | changed) - {0}
-    for m in sorted(
-        load_members_by_id(session, reload, now=now), key=lambda m: (m.published_at, m.key)
-    ):
-        if m.mention_id in wanted or m.mention_id in state.members or m.mention_id in fresh:
-            state.add(m, seen_at=now)
-    return state
 
 
 def lock_brand(session: Session, brand: str) -> None:
@@ -288,19 +188,26 @@ def evaluate(
     incident re-assesses its touched members, its root and the members that scored highest
     before — not every member — so an event costs its incident, never the whole window.
     """
-    wanted = set(mention_ids)
-    if not wanted:
+    ids = set(mention_ids)
+    if not ids:
         return []
     tracked = tracked_brands(config)
-    links = session.connection().execute(LINKS, {"ids": sorted(wanted)}).all()
+    links = session.connection().execute(LINKS, {"ids": sorted(ids)}).all()
     brands = sorted({b.brand for b in links if tracked is None or b.brand.lower() in tracked})
     since = now - timedelta(hours=config.risk.incident_window_h)
     out: list[Evaluation] = []
-    for brand in brands:
-        mine = {b.mention_id for b in links if b.brand == brand}
+    wanted: dict[str, set[int]] = {brand: set() for brand in brands}
+    for link in links:
+        if link.brand in wanted:
+            wanted[link.brand].add(link.mention_id)
+    for brand in brands:  # sorted: two workers take the locks in one order
         lock_brand(session, brand)
-        state = _window_for(session, brand, mine, now=now, config=config)
-        active = _active_escalations(session, brand)
+    states = windows_for(session, wanted, now=now, config=config)
+    actives = _active_escalations(session, brands)
+    for brand in brands:
+        mine = wanted[brand]
+        state = states[brand]
+        active = actives.get(brand, [])
         by_group: dict[int, list[int]] = defaultdict(list)
         for mid in sorted(mine):
             if mid not in state.members:
@@ -324,16 +231,12 @@ def evaluate(
                 if len(incident.members) > 1
                 else None
             )
-            best_before = heapq.nlargest(
-                3,
-                (m for m in incident.members if m.mention_id in state.last_risk),
-                key=lambda m: state.last_risk[m.mention_id or 0],
-            )
+            best_before = state.best_before(incident)
             judged = {m.key: m for m in [*touched, incident.root(), *best_before]}
             story = _Story.of(incident)
             scored = [(m, assess_member(m, incident, now, config, story)) for m in judged.values()]
             for m, r in scored:
-                state.last_risk[m.mention_id or 0] = r.risk
+                state.note_risk(m.mention_id or 0, r.risk)
             best_member, best = max(scored, key=lambda p: p[1].risk)
             key = _active_key(active, incident)
             if inc_risk is not None and inc_risk.risk > best.risk:

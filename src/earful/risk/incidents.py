@@ -92,6 +92,8 @@ class Incident:
     key: str
     members: list[Member] = field(default_factory=list)
     core: list[Member] = field(default_factory=list)
+    # The members are already earliest first (as ``BrandWindow`` hands them out).
+    ordered: bool = False
 
     @property
     def story(self) -> list[Member]:
@@ -107,10 +109,14 @@ class Incident:
 
     @property
     def first_at(self) -> datetime:
+        if self.ordered:
+            return self.members[0].published_at
         return min(m.published_at for m in self.members)
 
     def root(self) -> Member:
         """The earliest post: where the story started."""
+        if self.ordered:
+            return self.members[0]
         return min(self.members, key=lambda m: (m.published_at, m.key))
 
     def timeline(self) -> list[Member]:
@@ -154,6 +160,16 @@ def _minhash_cached(sh: frozenset[str]) -> tuple[int, ...]:
     return tuple(mixed.min(axis=1).tolist())
 
 
+@lru_cache(maxsize=20000)
+def band_keys(sh: frozenset[str]) -> tuple[int, ...]:
+    """The LSH bucket of each band as one integer (the hash of the band's number and rows):
+    texts share a bucket when every row of a band agrees. Integer keys cost the bucket
+    dictionaries far less than tuples of tuples."""
+    sig = _minhash_cached(sh)
+    rows = _NUM_PERM // _BANDS
+    return tuple(hash((b, sig[b * rows : (b + 1) * rows])) for b in range(_BANDS))
+
+
 def minhash(sh: set[str]) -> tuple[int, ...]:
     """MinHash signature of a shingle set (64 universal hash permutations); cached, because
     the same recent posts are grouped again after every batch."""
@@ -172,15 +188,14 @@ def key_phrases(text: str, generic: frozenset[str] = frozenset()) -> tuple[set[s
     mention has it)."""
     words = [w.strip("'") for w in tokens(text)]
     content = [w for w in words if w and w not in STOP and len(w) > 2 and not w.isdigit()]
+    plain = GENERIC | generic if generic else GENERIC
+    weak = [w in plain for w in content]
     bigrams, trigrams = set(), set()
     for i in range(len(content) - 1):
-        pair = content[i : i + 2]
-        if not any(w in GENERIC or w in generic for w in pair):
-            bigrams.add(" ".join(pair))
-        if i + 2 < len(content):
-            tri = content[i : i + 3]
-            if sum(w in GENERIC or w in generic for w in tri) <= 1:
-                trigrams.add(" ".join(tri))
+        if not (weak[i] or weak[i + 1]):
+            bigrams.add(f"{content[i]} {content[i + 1]}")
+        if i + 2 < len(content) and weak[i] + weak[i + 1] + weak[i + 2] <= 1:
+            trigrams.add(f"{content[i]} {content[i + 1]} {content[i + 2]}")
     return bigrams, trigrams
 
 
@@ -246,12 +261,10 @@ def group_incidents(
             classes[frozenset(s)].append(i)
     for idx in classes.values():
         link_all(idx)
-    rows = _NUM_PERM // _BANDS
-    buckets: dict[tuple[int, tuple[int, ...]], list[int]] = defaultdict(list)
+    buckets: dict[int, list[int]] = defaultdict(list)
     for key, idx in classes.items():
-        sig = _minhash_cached(key)
-        for b in range(_BANDS):
-            buckets[(b, sig[b * rows : (b + 1) * rows])].append(idx[0])
+        for band in band_keys(key):
+            buckets[band].append(idx[0])
     spans = {idx[0]: (idx[0], idx[-1]) for idx in classes.values()}
 
     def near(a: int, b: int) -> bool:

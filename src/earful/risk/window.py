@@ -26,11 +26,9 @@ from functools import lru_cache
 from typing import TypeVar
 
 from earful.risk.incidents import (
-    _BANDS,
-    _NUM_PERM,
     Incident,
     Member,
-    _minhash_cached,
+    band_keys,
     jaccard,
     key_phrases,
     shingles,
@@ -65,6 +63,22 @@ def _opens(text: str, title: str) -> bool:
     return bool(head) and " ".join(text.lower().split()).startswith(head)
 
 
+_Entry = tuple[datetime, str, int]
+# Members of a group whose last scores ``BrandWindow.top`` keeps.
+_TOP_KEPT = 8
+
+
+def _merge(big: list[_Entry], small: list[_Entry]) -> list[_Entry]:
+    """``small`` merged into the sorted ``big`` (in place when small is a few entries)."""
+    if len(small) <= 8:
+        for entry in small:
+            bisect.insort(big, entry)
+        return big
+    merged = big + small
+    merged.sort()  # two sorted runs: timsort merges them in linear time
+    return merged
+
+
 @dataclass(slots=True)
 class BrandWindow:
     """The grouping state of one brand's window (see the module docstring)."""
@@ -91,13 +105,21 @@ class BrandWindow:
     # engagement) stays in the window, as the database's ``updated_at`` keeps it in a rebuild.
     seen_at: dict[int, datetime] = field(default_factory=dict)
     _parent: dict[int, int] = field(default_factory=dict)
-    _groups: dict[int, set[int]] = field(default_factory=dict)
+    # Each group's members as (published_at, key, id), kept sorted as members arrive and
+    # groups merge: reading an incident is a bisect and a slice, not a sort of the group.
+    _groups: dict[int, list[_Entry]] = field(default_factory=dict)
     # The reference links only (same item, repost, copy): the incident's core (see
-    # ``Incident``). Roots need no order here; sizes are kept for the largest core.
+    # ``Incident``), with each core's sorted entries. ``_multi``: per group, the roots of
+    # its cores of two or more members (the others are single posts).
     _sparent: dict[int, int] = field(default_factory=dict)
-    _ssize: dict[int, int] = field(default_factory=dict)
+    _cores: dict[int, list[_Entry]] = field(default_factory=dict)
+    _multi: dict[int, set[int]] = field(default_factory=dict)
+    # Members marked irrelevant or spam (they leave their incidents).
+    _excluded: set[int] = field(default_factory=set)
+    # Per group, the members that scored highest so far (id -> risk, a few).
+    _top: dict[int, dict[int, float]] = field(default_factory=dict)
     _chains: dict[object, list[tuple[datetime, int]]] = field(default_factory=dict)
-    _buckets: dict[tuple[int, tuple[int, ...]], list[int]] = field(default_factory=dict)
+    _buckets: dict[int, list[int]] = field(default_factory=dict)
     _class_of: dict[int, frozenset[str]] = field(default_factory=dict)
     _bigrams: dict[str, list[int]] = field(default_factory=dict)
     # Key phrases of titles (a video's, an article's): a post that names an item by its title
@@ -135,13 +157,18 @@ class BrandWindow:
         return i
 
     def _sunion(self, a: int, b: int) -> None:
+        """Link two core members (every core link is a group link too)."""
+        self._union(a, b)
         ra, rb = self._sfind(a), self._sfind(b)
         if ra == rb:
             return
-        if self._ssize[ra] < self._ssize[rb]:
+        if len(self._cores[ra]) < len(self._cores[rb]):
             ra, rb = rb, ra
         self._sparent[rb] = ra
-        self._ssize[ra] += self._ssize.pop(rb)
+        self._cores[ra] = _merge(self._cores[ra], self._cores.pop(rb))
+        multi = self._multi[self._find(a)]
+        multi.discard(rb)
+        multi.add(ra)
 
     def _order(self, i: int) -> tuple[datetime, str]:
         m = self.members[i]
@@ -154,11 +181,13 @@ class BrandWindow:
         # The earliest post of a group is its root, so its key names the incident.
         if self._order(rb) < self._order(ra):
             ra, rb = rb, ra
-        if len(self._groups[ra]) < len(self._groups[rb]):
-            self._groups[rb] |= self._groups.pop(ra)
-            self._groups[ra] = self._groups.pop(rb)
-        else:
-            self._groups[ra] |= self._groups.pop(rb)
+        ga, gb = self._groups[ra], self._groups.pop(rb)
+        self._groups[ra] = _merge(ga, gb) if len(ga) >= len(gb) else _merge(gb, ga)
+        self._multi[ra] |= self._multi.pop(rb)
+        top = self._top.pop(rb, None)
+        if top:
+            self._top.setdefault(ra, {}).update(top)
+            self._trim_top(ra)
         self._parent[rb] = ra
 
     # -- adding members ---------------------------------------------------------------------
@@ -186,15 +215,21 @@ class BrandWindow:
         self.seen_at[mid] = max(
             seen_at or member.published_at, self.seen_at.get(mid, seen_at or member.published_at)
         )
+        if member.excluded:
+            self._excluded.add(mid)
+        else:
+            self._excluded.discard(mid)
         if mid in self.members:
             self.members[mid] = member
             return
         self.members[mid] = member
         self.max_mention_id = max(self.max_mention_id, mid)
         self._parent[mid] = mid
-        self._groups[mid] = {mid}
+        entry = (member.published_at, member.key, mid)
+        self._groups[mid] = [entry]
+        self._multi[mid] = set()
         self._sparent[mid] = mid
-        self._ssize[mid] = 1
+        self._cores[mid] = [entry]
         at = member.published_at
         if member.story_id is not None:
             self._chain(f"s{member.story_id}", mid, at, self.window, refers=True)
@@ -246,27 +281,26 @@ class BrandWindow:
         if known:
             return
         self._class_of[mid] = sh
-        sig = _minhash_cached(sh)
-        rows = _NUM_PERM // _BANDS
-        seen: set[int] = set()
-        for b in range(_BANDS):
-            bucket = self._buckets.setdefault((b, sig[b * rows : (b + 1) * rows]), [])
-            for rep in reversed(bucket[-self.bucket_recent :]):
-                if rep in seen:
-                    continue
-                seen.add(rep)
-                if self._find(rep) == self._find(mid):
-                    continue
-                other = self._class_of[rep]
-                times = self._chains[("class", other)]
-                near = min(abs(times[0][0] - at), abs(times[-1][0] - at))
-                if near <= self.window:
-                    similarity = jaccard(sh, other)
-                    if similarity >= self.jaccard_min:
-                        self._union(mid, rep)
-                    if similarity >= self.copy_jaccard:
-                        self._sunion(mid, rep)
+        recent = self.bucket_recent
+        buckets = [self._buckets.setdefault(band, []) for band in band_keys(sh)]
+        # Each class once, however many of its buckets it shares (look-alikes share most).
+        reps = dict.fromkeys(rep for bucket in buckets for rep in reversed(bucket[-recent:]))
+        for bucket in buckets:
             bucket.append(mid)
+            if len(bucket) > 2 * recent:  # only the most recent are ever compared
+                del bucket[:-recent]
+        for rep in reps:
+            if self._find(rep) == self._find(mid):
+                continue
+            other = self._class_of[rep]
+            times = self._chains[("class", other)]
+            near = min(abs(times[0][0] - at), abs(times[-1][0] - at))
+            if near <= self.window:
+                similarity = jaccard(sh, other)
+                if similarity >= self.jaccard_min:
+                    self._union(mid, rep)
+                if similarity >= self.copy_jaccard:
+                    self._sunion(mid, rep)
 
     # -- reading incidents ------------------------------------------------------------------
 
@@ -301,30 +335,65 @@ class BrandWindow:
         incident."""
         return self._find(mid)
 
+    def note_risk(self, mid: int, risk: float) -> None:
+        """Remember a member's latest score (its group's best ones are judged again later)."""
+        self.last_risk[mid] = risk
+        root = self._find(mid)
+        self._top.setdefault(root, {})[mid] = risk
+        self._trim_top(root)
+
+    def _trim_top(self, root: int) -> None:
+        top = self._top[root]
+        while len(top) > _TOP_KEPT:
+            del top[min(top, key=top.__getitem__)]
+
+    def best_before(self, incident: Incident, n: int = 3) -> list[Member]:
+        """The incident's ``n`` members that scored highest when last judged."""
+        first = incident.members[0].mention_id or 0
+        top = self._top.get(self._find(first), {})
+        ids = {m.mention_id for m in incident.members} if top else set()
+        best = sorted((i for i in top if i in ids), key=lambda i: -top[i])[:n]
+        return [self.members[i] for i in best]
+
+    def _windowed(self, entries: list[_Entry], given: set[int], since: datetime) -> list[int]:
+        """The ids of ``entries`` published or seen since ``since``, not excluded (the given
+        ones always), in order."""
+        pos = bisect.bisect_left(entries, (since,))
+        seen, excluded = self.seen_at, self._excluded
+        ids = [
+            i
+            for _, _, i in entries[:pos]
+            if i in given or (i not in excluded and seen.get(i, _NEVER) >= since)
+        ]
+        if excluded:
+            ids += [i for _, _, i in entries[pos:] if i in given or i not in excluded]
+        else:
+            ids += [i for _, _, i in entries[pos:]]
+        return ids
+
     def incident(self, mid: int | Iterable[int], *, since: datetime) -> Incident:
         """The incident of member ``mid`` (or of several members of one group): the group's
         members published or updated since ``since`` (the given members always included),
         earliest first; its core is the largest set of them that refer to one item (ties:
         the earliest)."""
         given = {mid} if isinstance(mid, int) else set(mid)
-        group = self._groups[self._find(next(iter(given)))]
-        members = [
-            self.members[i]
-            for i in group
-            if i in given
-            or (
-                not self.members[i].excluded
-                and (
-                    self.members[i].published_at >= since
-                    or self.seen_at.get(i, self.members[i].published_at) >= since
-                )
-            )
-        ]
-        members.sort(key=lambda m: (m.published_at, m.key))
+        root = self._find(next(iter(given)))
+        ids = self._windowed(self._groups[root], given, since)
+        members = [self.members[i] for i in ids]
+        key = f"incident:{members[0].key}"
         if len(members) == 1:
-            return Incident(key=f"incident:{members[0].key}", members=members, core=members)
-        cores: dict[int, list[Member]] = {}
-        for m in members:
-            cores.setdefault(self._sfind(m.mention_id or 0), []).append(m)
-        core = max(cores.values(), key=len)  # dicts keep order: ties go to the earliest
-        return Incident(key=f"incident:{members[0].key}", members=members, core=core)
+            return Incident(key=key, members=members, core=members, ordered=True)
+        # The largest core (ties: the one whose first post is earliest); single posts are
+        # cores of one, so with no larger core the earliest post is the core.
+        best: tuple[int, datetime, str] = (-1, members[0].published_at, members[0].key)
+        core = members[:1]
+        for croot in self._multi[root]:
+            cids = self._windowed(self._cores[croot], given, since)
+            if not cids:
+                continue
+            first = self.members[cids[0]]
+            rank = (-len(cids), first.published_at, first.key)
+            if rank < (-best[0], best[1], best[2]):
+                best = (len(cids), first.published_at, first.key)
+                core = [self.members[i] for i in cids]
+        return Incident(key=key, members=members, core=core, ordered=True)
