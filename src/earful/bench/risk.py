@@ -76,7 +76,7 @@ def risk_throughput(quick: bool) -> dict[str, Any]:
     ``risk_rebuild_s``: the next batch after the window state is dropped (a restart), and
     ``wave_10k_s``: 10,000 near-identical reposts within an hour, stored and evaluated."""
     from earful.pipeline import build_context
-    from earful.risk.evaluation import forget_windows
+    from earful.risk.sync import forget_windows
     from earful.store.db import init_db, make_engine
 
     window = 10_000 if quick else 100_000

@@ -80,21 +80,12 @@ MAX_SNAPSHOT = select_columns(func.max(col(EngagementSnapshot.id)))
 BRAND_IDS = select_columns(col(MentionBrand.mention_id)).where(
     col(MentionBrand.brand) == bindparam("brand"), col(MentionBrand.mention_id) > bindparam("above")
 )
-# Rows another transaction committed after this process synced past their ids (see
-# ``_COMMIT_LAG``).
-BRAND_IDS_BELOW = select_columns(col(MentionBrand.mention_id)).where(
-    col(MentionBrand.brand) == bindparam("brand"),
-    col(MentionBrand.mention_id) > bindparam("above"),
-    col(MentionBrand.mention_id) <= bindparam("upto"),
-)
-LATE_SNAPSHOTS = select_columns(col(EngagementSnapshot.mention_id)).where(
-    col(EngagementSnapshot.id) > bindparam("above"),
-    col(EngagementSnapshot.id) <= bindparam("upto"),
-    col(EngagementSnapshot.at) > bindparam("since"),
-)
 ACTIVE_ESCALATIONS = (
-    select_columns(col(Escalation.incident_key), col(Escalation.mention_id))
-    .where(col(Escalation.brand) == bindparam("brand"), col(Escalation.status).in_(ACTIVE))
+    select_columns(col(Escalation.brand), col(Escalation.incident_key), col(Escalation.mention_id))
+    .where(
+        col(Escalation.brand).in_(bindparam("brands", expanding=True)),
+        col(Escalation.status).in_(ACTIVE),
+    )
     .order_by(col(Escalation.opened_at), col(Escalation.id))
 )
 LINKS = select_columns(col(MentionBrand.mention_id), col(MentionBrand.brand)).where(

@@ -40,10 +40,13 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
+
+import ahocorasick
 
 from earful.config.risk import RiskConfig
 from earful.mention import Reading
@@ -152,34 +155,59 @@ def _term_regex(term: str) -> str:
     return r"\b" + core + (r"\w*" if wild else r"\b")
 
 
+@dataclass(frozen=True, eq=False)  # hashed by identity: compiled once per lexicon
+class _Lexicon:
+    """Severity categories compiled: one regex per category, and an Aho–Corasick automaton of
+    each term's first word (case-folded) that says which categories a text can match at all —
+    most texts match none, and one automaton pass costs far less than a regex per category."""
+
+    categories: tuple[tuple[str, float, re.Pattern[str]], ...]
+    automaton: Any
+
+    def __iter__(self) -> Iterator[tuple[str, float, re.Pattern[str]]]:
+        return iter(self.categories)
+
+    def candidates(self, text: str) -> set[int]:
+        return {i for _, ids in self.automaton.iter(text.casefold()) for i in ids}
+
+
 @lru_cache(maxsize=64)
-def _compile_lexicon(
-    items: tuple[tuple[str, float, tuple[str, ...]], ...],
-) -> list[tuple[str, float, re.Pattern[str]]]:
-    out = []
-    for name, weight, terms in items:
+def _compile_lexicon(items: tuple[tuple[str, float, tuple[str, ...]], ...]) -> _Lexicon:
+    categories = []
+    needles: dict[str, set[int]] = {}
+    for i, (name, weight, terms) in enumerate(items):
         pattern = "|".join(_term_regex(t) for t in sorted(terms, key=len, reverse=True))
-        out.append((name, weight, re.compile(pattern, re.IGNORECASE)))
-    return out
+        categories.append((name, weight, re.compile(pattern, re.IGNORECASE)))
+        for term in terms:
+            words = term.rstrip("*").casefold().split()
+            if words:
+                needles.setdefault(words[0], set()).add(i)
+    automaton = ahocorasick.Automaton()
+    for needle, ids in needles.items():
+        automaton.add_word(needle, tuple(sorted(ids)))
+    if needles:
+        automaton.make_automaton()
+    return _Lexicon(tuple(categories), automaton if needles else None)
 
 
-def compiled_lexicon(config: RiskConfig) -> list[tuple[str, float, re.Pattern[str]]]:
+def compiled_lexicon(config: RiskConfig) -> _Lexicon:
     lex = config.severity_lexicon()
     return _compile_lexicon(tuple((k, w, tuple(t)) for k, (w, t) in sorted(lex.items())))
 
 
 def find_severity(text: str, config: RiskConfig) -> list[tuple[str, float, list[str]]]:
     """Severity categories found in ``text``: (category, weight, matched words as written)."""
-    return [(n, w, list(h)) for n, w, h in _find_severity(text, tuple(compiled_lexicon(config)))]
+    return [(n, w, list(h)) for n, w, h in _find_severity(text, compiled_lexicon(config))]
 
 
 @lru_cache(maxsize=4096)
-def _find_severity(
-    text: str, lexicon: tuple[tuple[str, float, re.Pattern[str]], ...]
-) -> list[tuple[str, float, list[str]]]:
+def _find_severity(text: str, lexicon: _Lexicon) -> list[tuple[str, float, list[str]]]:
     # Cached: an incident's text (its first posts) is scanned again at every event.
     found = []
-    for name, weight, pattern in lexicon:
+    possible = lexicon.candidates(text) if lexicon.automaton is not None else set()
+    for i, (name, weight, pattern) in enumerate(lexicon.categories):
+        if i not in possible:
+            continue
         hits = [m.group(0) for m in pattern.finditer(text)]
         if hits:
             found.append((name, weight, list(dict.fromkeys(h.lower() for h in hits))))

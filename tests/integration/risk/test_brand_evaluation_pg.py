@@ -15,7 +15,8 @@ from earful.clock import SimulatedClock
 from earful.config.models import AppConfig
 from earful.mention import RawMention
 from earful.pipeline import build_context, process_batch
-from earful.risk.evaluation import evaluate, evaluate_and_escalate, forget_windows, lock_brand
+from earful.risk.evaluation import evaluate, evaluate_and_escalate, lock_brand
+from earful.risk.sync import forget_windows
 from earful.store.db import run_in_transaction
 from tests.integration.distributed.conftest import wait_until
 
