@@ -5,14 +5,16 @@ round) — round 0 the alert that opened or raised the level, round n an update 
 the n-th ``update_throttle`` window after it — so a batch processed twice, or a worker killed
 half-way, never notifies anyone twice.
 Datetimes are UTC and read back timezone-aware (``store.types.UTCDateTime``).
+Readers: :func:`list_escalations` (by status, newest first), :func:`incident_escalations`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Index, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from earful.store.types import utc_column
 
@@ -115,3 +117,28 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=utc_column())
     last_error: str | None = Field(default=None, sa_type=Text)
     idempotency_key: str = Field(max_length=100)
+
+
+def list_escalations(
+    session: Session, *, statuses: Sequence[str], limit: int = 200
+) -> list[Escalation]:
+    """Escalations in ``statuses``, newest opened first."""
+    return list(
+        session.exec(
+            select(Escalation)
+            .where(col(Escalation.status).in_(list(statuses)))
+            .order_by(col(Escalation.opened_at).desc(), col(Escalation.id).desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def incident_escalations(session: Session, esc: Escalation) -> list[Escalation]:
+    """Every escalation of ``esc``'s incident (same brand and incident key), oldest first."""
+    return list(
+        session.exec(
+            select(Escalation)
+            .where(Escalation.brand == esc.brand, Escalation.incident_key == esc.incident_key)
+            .order_by(col(Escalation.opened_at), col(Escalation.id))
+        ).all()
+    )

@@ -6,6 +6,13 @@ in Python on the SQL-filtered candidates, newest first, reading at most ``scan_c
 correct for every query the language can express, and bounded — a page says when the scan
 stopped early (``capped``) so nobody mistakes "not in the newest 5,000" for "nowhere".
 
+:func:`feed_mentions` is the API's keyset paging over the same filters: newest first by
+(``published_at`` desc, nulls last; ``id`` desc), each page starting strictly after the
+(published_at, id) of the previous page's last row, so rows inserted while a client pages
+never shift a page (no duplicate, no gap). With ``q`` a page reads at most ``scan_cap``
+candidates; when it stops there its ``next`` key is the last candidate read, so the next page
+goes on scanning where this one stopped (a page may then hold fewer than ``limit`` rows).
+
 Sentiment and status are the effective ones: a person's correction (``mention_state``) wins
 over the computed label; a mention nobody touched is ``new``.
 """
@@ -18,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, literal, or_
 from sqlmodel import Session, col, select
 
 from earful.matching.matcher import MatchDoc, Query, compile_query
@@ -41,6 +48,10 @@ class MentionFilter:
     since: datetime | None = None  # published at or after
     until: datetime | None = None  # published before
     q: str | None = None
+    tag: str | None = None  # one tag, as normalized by ``annotations.normalize_tags``
+
+
+FeedKey = tuple[datetime | None, int]  # (published_at, id) of a row in feed order
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +63,7 @@ class InboxRow:
     tags: list[str]
     assignee: str | None
     brands: list[str]
+    note: str | None = None
 
 
 @dataclass(slots=True)
@@ -61,6 +73,13 @@ class InboxPage:
     has_more: bool = False
     scanned: int = 0
     capped: bool = False
+
+
+@dataclass(slots=True)
+class FeedPage:
+    rows: list[InboxRow] = field(default_factory=list)
+    next: FeedKey | None = None  # where the next page starts (after this key); None: the end
+    scanned: int = 0
 
 
 def effective_label() -> Any:
@@ -86,6 +105,9 @@ def _filtered(f: MentionFilter) -> Any:
         stmt = stmt.where(effective_label() == f.sentiment)
     if f.status:
         stmt = stmt.where(effective_status() == f.status)
+    if f.tag:
+        tags = literal(",") + func.coalesce(col(MentionState.tags), "") + literal(",")
+        stmt = stmt.where(tags.contains(f",{f.tag.strip().casefold()},", autoescape=True))
     if f.language:
         stmt = stmt.where(func.lower(col(Mention.language)) == f.language.lower())
     if f.since is not None:
@@ -105,6 +127,7 @@ def _row(mention: Mention, state: MentionState | None, brands: list[str]) -> Inb
         tags=[t for t in (state.tags if state else "").split(",") if t],
         assignee=state.assignee if state else None,
         brands=brands,
+        note=state.note if state else None,
     )
 
 
@@ -170,6 +193,69 @@ def search_mentions(
     brands = _brands(session, [m.id for m, _ in found if m.id is not None])
     result.rows = [_row(m, s, brands.get(m.id or 0, [])) for m, s in found]
     return result
+
+
+def _after(key: FeedKey) -> Any:
+    """Rows strictly after ``key`` in feed order (published_at desc nulls last, id desc)."""
+    published, ident = key
+    pub, mid = col(Mention.published_at), col(Mention.id)
+    if published is None:
+        return and_(pub.is_(None), mid < ident)
+    return or_(pub < published, and_(pub == published, mid < ident), pub.is_(None))
+
+
+def _key(mention: Mention) -> FeedKey:
+    assert mention.id is not None
+    return (mention.published_at, mention.id)
+
+
+def feed_mentions(
+    session: Session,
+    f: MentionFilter,
+    *,
+    after: FeedKey | None = None,
+    limit: int = 100,
+    scan_cap: int = SCAN_CAP,
+) -> FeedPage:
+    """One keyset page of the filtered mentions after ``after`` (see the module docstring);
+    raises ``QuerySyntaxError`` for a bad ``q``."""
+    base = _filtered(f)
+    query = compile_query(f.q.strip()) if f.q and f.q.strip() else None
+    page = FeedPage()
+    found: list[tuple[Mention, MentionState | None]] = []
+    position = after
+    while True:
+        size = limit + 1 if query is None else min(BATCH, scan_cap - page.scanned)
+        stmt = base.where(_after(position)) if position is not None else base
+        batch = session.exec(stmt.limit(size)).all()
+        for mention, state in batch:
+            page.scanned += 1
+            position = _key(mention)
+            if query is None or query.matches(_doc(mention)):
+                found.append((mention, state))
+                if len(found) > limit:
+                    break
+        if len(found) > limit:
+            found = found[:limit]
+            page.next = _key(found[-1][0])
+            break
+        if len(batch) < size:
+            break  # the end: nothing after this page
+        if page.scanned >= scan_cap:
+            page.next = position  # the scan stopped here: the next page goes on from it
+            break
+    brands = _brands(session, [m.id for m, _ in found if m.id is not None])
+    page.rows = [_row(m, s, brands.get(m.id or 0, [])) for m, s in found]
+    return page
+
+
+def get_row(session: Session, mention_id: int) -> InboxRow | None:
+    """One mention as the inbox and the API show it, or None."""
+    mention = session.get(Mention, mention_id)
+    if mention is None:
+        return None
+    brands = _brands(session, [mention_id])
+    return _row(mention, session.get(MentionState, mention_id), brands.get(mention_id, []))
 
 
 def facets(session: Session) -> dict[str, list[str]]:

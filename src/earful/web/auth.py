@@ -12,7 +12,8 @@
   passes.
 * :func:`load_user` is what the app's middleware calls on every request: no valid session →
   pages (outside ``OPEN_PATHS``) redirect to ``/login``, ``/api/*`` answers 401. ``/api/*``
-  also takes ``Authorization: Bearer TOKEN`` (``earful tokens create``) instead of a session.
+  and ``/openapi.json`` (:func:`is_api`) also take ``Authorization: Bearer TOKEN``
+  (``earful tokens create``) instead of a session; such a user has ``token=True``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 OPEN_PATHS = ("/login", "/healthz", "/static/earful.css")
 OPEN_PREFIXES = ("/ack/",)
+API_PATHS = ("/openapi.json",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ class WebUser:
     name: str
     role: str
     csrf: str
+    token: bool = False  # authenticated by a bearer token (no cookie, so no CSRF risk)
 
     def can(self, needed: str) -> bool:
         return role_at_least(self.role, needed)
@@ -67,6 +70,11 @@ class WebUser:
 
 def is_open(path: str) -> bool:
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+def is_api(path: str) -> bool:
+    """Paths for programs: bearer tokens count there, and errors are JSON, never redirects."""
+    return path.startswith("/api/") or path in API_PATHS
 
 
 class LoginLimiter:
@@ -150,15 +158,18 @@ def load_user(
     engine: Engine, sessions: Sessions, request: Request, now: datetime
 ) -> WebUser | None:
     """The signed-in user of ``request``, or None (no cookie, bad signature, expired, user
-    removed or password changed since); under ``/api/`` a live bearer token also counts."""
+    removed or password changed since); on :func:`is_api` paths a live bearer token also
+    counts."""
     bearer = request.headers.get("authorization", "")
-    if request.url.path.startswith("/api/") and bearer.lower().startswith("bearer "):
+    if is_api(request.url.path) and bearer.lower().startswith("bearer "):
         token = bearer[7:].strip()
 
         def by_token(session: Session) -> WebUser | None:
             user = user_for_token(session, token=token, now=now)
             # No form is ever valid for a token caller: its CSRF value is random and unknown.
-            return WebUser(user.name, user.role, secrets.token_urlsafe(24)) if user else None
+            if user is None:
+                return None
+            return WebUser(user.name, user.role, secrets.token_urlsafe(24), token=True)
 
         return run_in_transaction(engine, by_token)
     data = sessions.read(request)

@@ -2,9 +2,9 @@
 the POST forms that act on it (``earful.escalation.lifecycle`` does the work).
 
 Routes: ``GET /escalations`` (``?status=active|open|acknowledged|resolved|dismissed|all``),
-``GET /api/escalations`` (the active ones as JSON), ``GET /escalations/{id}``,
-``POST /escalations/{id}/{acknowledge|resolve|dismiss|assign}``, ``GET /incidents/{id}``
-(every escalation of the incident of escalation ``id``, and the posts of its story).
+``GET /escalations/{id}``, ``POST /escalations/{id}/{acknowledge|resolve|dismiss|assign}``,
+``GET /incidents/{id}`` (every escalation of the incident of escalation ``id``, and the posts
+of its story). The JSON API (``/api/escalations``) is ``earful.web.api.escalations``.
 
 Acting needs the lead role (analysts get 403); the signed-in user's name is the ``actor``, so
 ``acknowledged_by`` and the timeline name a person. An assignment is an ``assigned`` event on
@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -33,7 +33,6 @@ from earful.escalation.lifecycle import (
     acknowledge,
     add_event,
     dismiss,
-    escalation_to_dict,
     get_escalation,
     load_reasons,
     resolve,
@@ -129,16 +128,6 @@ def queue(session: Session, *, status: str, now: datetime) -> list[QueueRow]:
     return out
 
 
-def active_json(session: Session) -> list[dict[str, Any]]:
-    rows = session.exec(
-        select(Escalation)
-        .where(col(Escalation.status).in_(ACTIVE))
-        .order_by(col(Escalation.opened_at).desc())
-        .limit(QUEUE_LIMIT)
-    ).all()
-    return [escalation_to_dict(e) for e in rows]
-
-
 @dataclass(frozen=True, slots=True)
 class EscalationView:
     esc: Escalation
@@ -153,7 +142,7 @@ class EscalationView:
     people: list[str]
 
 
-def _story_mentions(session: Session, mention: Mention | None) -> list[Mention]:
+def story_mentions(session: Session, mention: Mention | None) -> list[Mention]:
     """Other stored posts of the same story (the same canonical URL, across sources)."""
     if mention is None or mention.story_id is None:
         return []
@@ -197,7 +186,7 @@ def escalation_view(session: Session, esc_id: int, *, now: datetime) -> Escalati
         events=events,
         owner=assigned[-1] if assigned else esc.acknowledged_by,
         sla_left_min=sla_left(esc, now),
-        story=_story_mentions(session, mention),
+        story=story_mentions(session, mention),
         people=[u.name for u in list_users(session)],
     )
 
@@ -240,10 +229,6 @@ def make_escalation_router(*, engine: Engine, config: AppConfig, clock: Clock) -
             statuses=("active", *STATUSES, "all"),
         )
 
-    @router.get("/api/escalations")
-    def api_escalations() -> JSONResponse:
-        return JSONResponse(run_in_transaction(engine, active_json))
-
     @router.get("/escalations/{esc_id}", response_class=HTMLResponse)
     def escalation_page(request: Request, esc_id: int) -> Response:
         now = clock.now()
@@ -279,7 +264,7 @@ def make_escalation_router(*, engine: Engine, config: AppConfig, clock: Clock) -
                 .order_by(col(Escalation.opened_at))
             ).all()
             mention = session.get(Mention, esc.mention_id) if esc.mention_id else None
-            posts = ([mention] if mention else []) + _story_mentions(session, mention)
+            posts = ([mention] if mention else []) + story_mentions(session, mention)
             return {"esc": esc, "escalations": list(escalations), "posts": posts}
 
         return render(request, "incident.html", **run_in_transaction(engine, read))

@@ -3,10 +3,11 @@
 Routes: ``GET /mentions`` — filters ``brand``, ``source``, ``sentiment``, ``status``,
 ``language``, ``since`` / ``until`` (``YYYY-MM-DD``, inclusive, in the brand's timezone when a
 configured brand is chosen, else UTC), ``q`` (the query language) and ``page``;
-``GET /api/mentions`` — the same as JSON; ``GET /mentions/{id}`` — full text, link, author
-and reach, engagement curve, escalations, annotation history; ``POST /mentions/{id}`` —
-correct the sentiment, set the status (done / irrelevant / spam / new), tags, assignee, note.
-Any signed-in role may annotate; every change is logged with who and when.
+``GET /mentions/{id}`` — full text, link, author and reach, engagement curve, escalations,
+annotation history; ``POST /mentions/{id}`` — correct the sentiment, set the status (done /
+irrelevant / spam / new), tags, assignee, note. Any signed-in role may annotate; every change
+is logged with who and when. The JSON API (``GET|PATCH /api/mentions``) is
+``earful.web.api.mentions``.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from earful.clock import Clock, isoformat_z
+from earful.clock import Clock
 from earful.config.models import AppConfig
 from earful.digest.data import safe_link
 from earful.matching.grammar import QuerySyntaxError
@@ -36,7 +37,7 @@ from earful.store.annotations import (
 )
 from earful.store.db import run_in_transaction
 from earful.store.escalations import Escalation
-from earful.store.inbox import InboxPage, InboxRow, MentionFilter, facets, search_mentions
+from earful.store.inbox import InboxPage, MentionFilter, facets, search_mentions
 from earful.store.models import EngagementSnapshot, Mention, MentionBrand
 from earful.store.users import list_users
 from earful.web.auth import check_csrf, require
@@ -112,27 +113,6 @@ def mention_view(session: Session, mention_id: int) -> dict[str, Any]:
     }
 
 
-def inbox_json(row: InboxRow) -> dict[str, Any]:
-    m = row.mention
-    return {
-        "id": m.id,
-        "source": m.source,
-        "url": safe_link(m.url),
-        "author": m.author,
-        "author_followers": m.author_followers,
-        "published_at": isoformat_z(m.published_at) if m.published_at else None,
-        "text": m.text,
-        "brands": row.brands,
-        "sentiment_label": row.label,
-        "sentiment_corrected": row.corrected,
-        "sentiment_compound": m.sentiment_compound,
-        "raw_compound": m.raw_compound,
-        "status": row.status,
-        "tags": row.tags,
-        "assignee": row.assignee,
-    }
-
-
 def _change(form: dict[str, str]) -> Change:
     """Only the fields the form sent are changed."""
     return Change(
@@ -178,30 +158,6 @@ def make_mention_router(*, engine: Engine, config: AppConfig, clock: Clock) -> A
             error=error,
             prev_url=query_string(params, page=page - 1) if page > 1 else "",
             next_url=query_string(params, page=page + 1) if result.has_more else "",
-        )
-
-    @router.get("/api/mentions")
-    def api_mentions(request: Request) -> Response:
-        """The inbox as JSON (same filters and ``q``); 400 with the position of a bad query."""
-        params = {k: request.query_params.get(k, "").strip() for k in FILTERS}
-        try:
-            page = max(int(request.query_params.get("page", "1") or 1), 1)
-        except ValueError:
-            page = 1
-        flt = build_filter(params, config)
-        try:
-            result = run_in_transaction(
-                engine, lambda s: search_mentions(s, flt, page=page, per_page=PER_PAGE)
-            )
-        except QuerySyntaxError as exc:
-            return JSONResponse({"error": exc.problem, "position": exc.position}, status_code=400)
-        return JSONResponse(
-            {
-                "page": result.page,
-                "has_more": result.has_more,
-                "capped": result.capped,
-                "mentions": [inbox_json(r) for r in result.rows],
-            }
         )
 
     @router.get("/mentions/{mention_id}", response_class=HTMLResponse)

@@ -22,9 +22,9 @@ def test_bearer_token_reads_the_api_until_revoked(sqlite_engine: Engine) -> None
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/escalations", headers=auth).status_code == 200
     found = client.get("/api/mentions", params={"q": '"lost my bag"'}, headers=auth).json()
-    assert [m["text"] for m in found["mentions"]] == ["Acme lost my bag"]
+    assert [m["text"] for m in found["items"]] == ["Acme lost my bag"]
     bad = client.get("/api/mentions", params={"q": '"open'}, headers=auth)
-    assert bad.status_code == 400 and "position" in bad.json()
+    assert bad.status_code == 422 and "position" in bad.json()["error"]["message"]
     assert client.get("/mentions", headers=auth).status_code == 303  # pages need a session
     assert (
         client.get("/api/escalations", headers={"Authorization": "Bearer earful_x"}).status_code
@@ -42,4 +42,4 @@ def test_api_needs_a_session_or_token(sqlite_engine: Engine) -> None:
     client = make_client(sqlite_engine)
     assert client.get("/api/mentions").status_code == 401
     login(client, "ana")
-    assert client.get("/api/mentions").json()["mentions"] == []
+    assert client.get("/api/mentions").json() == {"items": [], "next": None}

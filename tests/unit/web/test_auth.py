@@ -52,7 +52,7 @@ def test_forms_without_a_session_change_nothing(sqlite_engine: Engine) -> None:
 def test_api_answers_401_and_open_paths_stay_open(sqlite_engine: Engine) -> None:
     client = make_client(sqlite_engine)
     api = client.get("/api/escalations")
-    assert api.status_code == 401 and api.json() == {"error": "login required"}
+    assert api.status_code == 401 and api.json()["error"]["code"] == "unauthorized"
     assert client.get("/api/anything").status_code == 401
     assert client.get("/login").status_code == 200
     assert client.get("/healthz").status_code == 200
