@@ -190,9 +190,23 @@ def _compile_lexicon(items: tuple[tuple[str, float, tuple[str, ...]], ...]) -> _
     return _Lexicon(tuple(categories), automaton if needles else None)
 
 
+# id(config.severity) -> (that object, its compiled lexicon): building the lexicon's key costs
+# more than scanning a text, and every assessment asks. The object is kept, so its id stays
+# its own while cached; a changed config (``model_copy``) brings a new object.
+_LEXICONS: dict[int, tuple[object, _Lexicon]] = {}
+
+
 def compiled_lexicon(config: RiskConfig) -> _Lexicon:
+    severity = config.severity
+    known = _LEXICONS.get(id(severity))
+    if known is not None and known[0] is severity:
+        return known[1]
     lex = config.severity_lexicon()
-    return _compile_lexicon(tuple((k, w, tuple(t)) for k, (w, t) in sorted(lex.items())))
+    compiled = _compile_lexicon(tuple((k, w, tuple(t)) for k, (w, t) in sorted(lex.items())))
+    if len(_LEXICONS) >= 64:
+        _LEXICONS.clear()
+    _LEXICONS[id(severity)] = (severity, compiled)
+    return compiled
 
 
 def find_severity(text: str, config: RiskConfig) -> list[tuple[str, float, list[str]]]:
@@ -365,6 +379,18 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
     raw.append(Reason("negativity", w.negativity * negativity, neg_detail))
     span = max(config.negativity_full - config.negativity_gate, 1e-9)
     gate = _clamp01((negativity - config.negativity_gate) / span)
+    if gate <= 0:
+        # Not negative: nothing else can lift the risk above 0, so nothing else is computed
+        # (most mentions end here: they cost their sentiment and severity scan only).
+        held = [Reason(r.factor, 0.0, r.detail) for r in raw]
+        held.append(Reason("gate", 0.0, f"not negative ({neg_detail}): risk held at 0"))
+        return RiskAssessment(
+            risk=0.0,
+            reasons=held,
+            negativity=round(negativity, 3),
+            gate=0.0,
+            severity_terms=terms,
+        )
 
     curve = _curve(inp, config)
     fc = forecast_curve(inp, curve, age_now, config)
@@ -487,8 +513,6 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
     scale = gate * (shown / total if total > 0 else 1.0)
     risk = round(shown, 1)
     reasons = [Reason(r.factor, round(r.contribution * scale, 1), r.detail) for r in raw]
-    if gate <= 0:
-        reasons.append(Reason("gate", 0.0, f"not negative ({neg_detail}): risk held at 0"))
     logger.debug("risk %.1f for %s post (age %.1f h)", risk, inp.source, age_now)
     return RiskAssessment(
         risk=risk,
