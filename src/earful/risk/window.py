@@ -387,13 +387,21 @@ class BrandWindow:
         # cores of one, so with no larger core the earliest post is the core.
         best: tuple[int, datetime, str] = (-1, members[0].published_at, members[0].key)
         core = members[:1]
+        winner: list[int] | None = None
         for croot in self._multi[root]:
-            cids = self._windowed(self._cores[croot], given, since)
-            if not cids:
-                continue
-            first = self.members[cids[0]]
-            rank = (-len(cids), first.published_at, first.key)
-            if rank < (-best[0], best[1], best[2]):
-                best = (len(cids), first.published_at, first.key)
-                core = [self.members[i] for i in cids]
+            entries = self._cores[croot]
+            if not self._excluded and entries[0][0] >= since:
+                # All of it is in the window: its size and first post without a copy.
+                size, (at, first_key, _) = len(entries), entries[0]
+                cids = None
+            else:
+                cids = self._windowed(entries, given, since)
+                if not cids:
+                    continue
+                size, at, first_key = len(cids), *self._order(cids[0])
+            if (-size, at, first_key) < (-best[0], best[1], best[2]):
+                best = (size, at, first_key)
+                winner = cids if cids is not None else [i for _, _, i in entries]
+        if winner is not None:
+            core = [self.members[i] for i in winner]
         return Incident(key=key, members=members, core=core, ordered=True)
