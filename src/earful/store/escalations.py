@@ -19,6 +19,19 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from earful.store.types import utc_column
 
 STATUSES = ("open", "acknowledged", "resolved", "dismissed")
+STATUS_CHOICES = ("active", *STATUSES, "all")
+
+
+def statuses_named(name: str) -> tuple[str, ...] | None:
+    """The statuses a filter name stands for (``active``: open or acknowledged, ``all``, or
+    one status); None for an unknown name (each caller words its own error)."""
+    if name == "active":
+        return ("open", "acknowledged")
+    if name == "all":
+        return STATUSES
+    return (name,) if name in STATUSES else None
+
+
 _ACTIVE_WHERE = text("status IN ('open', 'acknowledged')")
 
 

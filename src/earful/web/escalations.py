@@ -28,7 +28,6 @@ from earful.clock import Clock
 from earful.config.models import AppConfig
 from earful.digest.data import safe_link
 from earful.escalation.lifecycle import (
-    ACTIVE,
     EscalationStateError,
     acknowledge,
     add_event,
@@ -39,7 +38,12 @@ from earful.escalation.lifecycle import (
     why_text,
 )
 from earful.store.db import run_in_transaction
-from earful.store.escalations import STATUSES, Escalation, EscalationEvent
+from earful.store.escalations import (
+    STATUS_CHOICES,
+    Escalation,
+    EscalationEvent,
+    statuses_named,
+)
 from earful.store.models import EngagementSnapshot, Mention
 from earful.store.users import list_users
 from earful.web.auth import check_csrf, require
@@ -87,13 +91,10 @@ def _owners(session: Session, ids: list[int]) -> dict[int, str]:
 
 
 def _status_filter(status: str) -> tuple[str, ...]:
-    if status == "active":
-        return ACTIVE
-    if status == "all":
-        return STATUSES
-    if status in STATUSES:
-        return (status,)
-    raise PageError(400, "Unknown status", f"Use active, all or one of {', '.join(STATUSES)}.")
+    statuses = statuses_named(status)
+    if statuses is None:
+        raise PageError(400, "Unknown status", f"Use one of {', '.join(STATUS_CHOICES)}.")
+    return statuses
 
 
 def queue(session: Session, *, status: str, now: datetime) -> list[QueueRow]:
@@ -226,7 +227,7 @@ def make_escalation_router(*, engine: Engine, config: AppConfig, clock: Clock) -
             "escalations.html",
             rows=rows,
             status=status,
-            statuses=("active", *STATUSES, "all"),
+            statuses=STATUS_CHOICES,
         )
 
     @router.get("/escalations/{esc_id}", response_class=HTMLResponse)

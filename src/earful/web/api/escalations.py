@@ -23,13 +23,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from earful.clock import Clock
-from earful.escalation.lifecycle import ACTIVE, EscalationStateError
+from earful.escalation.lifecycle import EscalationStateError
 from earful.store.db import run_in_transaction
 from earful.store.escalations import (
-    STATUSES,
+    STATUS_CHOICES,
     Escalation,
     incident_escalations,
     list_escalations,
+    statuses_named,
 )
 from earful.store.inbox import get_row
 from earful.store.models import Mention
@@ -56,14 +57,10 @@ MAX_LIMIT = 500
 
 
 def _statuses(status: str) -> tuple[str, ...]:
-    if status == "active":
-        return ACTIVE
-    if status == "all":
-        return STATUSES
-    if status in STATUSES:
-        return (status,)
-    choices = ", ".join(("active", *STATUSES, "all"))
-    raise ApiError(422, f"status: use one of {choices}", code="validation")
+    statuses = statuses_named(status)
+    if statuses is None:
+        raise ApiError(422, f"status: use one of {', '.join(STATUS_CHOICES)}", code="validation")
+    return statuses
 
 
 def _mention(session: Session, mention: Mention | None) -> MentionOut | None:
