@@ -10,6 +10,7 @@ read from the environment at import time. Without a session every page redirects
   ``/incidents/{id}``, ``/api/escalations``.
 * ``earful.web.mentions`` — ``/mentions`` (filters and ``q=`` in the query language),
   ``/mentions/{id}`` (+ POST annotation).
+* ``earful.web.exports`` — ``/mentions/export.csv|xlsx`` (the inbox's filter as a spreadsheet).
 * ``earful.web.ack`` — ``GET|HEAD|POST /ack/{token}`` (confirm page; only POST acknowledges).
 * ``earful.web.digests`` — ``/digests``, ``/digests/{brand}/{day}``.
 """
@@ -34,6 +35,7 @@ from earful.web.ack import make_ack_router
 from earful.web.auth import LoginLimiter, Sessions, is_open, load_user, make_auth_router
 from earful.web.digests import make_digest_router
 from earful.web.escalations import make_escalation_router
+from earful.web.exports import make_export_router
 from earful.web.mentions import make_mention_router
 from earful.web.pages import SECURITY_HEADERS, STYLESHEET, PageError, message
 
@@ -120,6 +122,7 @@ def create_app(
 
     app.include_router(make_auth_router(engine=engine, sessions=sessions, limiter=limiter))
     app.include_router(make_escalation_router(engine=engine, config=config, clock=clock))
+    app.include_router(make_export_router(engine=engine, config=config, clock=clock))
     app.include_router(make_mention_router(engine=engine, config=config, clock=clock))
     app.include_router(make_ack_router(engine=engine, keys=signing, clock=clock))
     app.include_router(
