@@ -294,4 +294,7 @@ def choose_format(fmt: str | None, *, as_json: bool, out: Path | None) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    from earful.cli.rematch_cmd import register_rematch
+
+    register_rematch(mentions_app)
     app.add_typer(mentions_app, name="mentions")
