@@ -125,18 +125,18 @@ def show_mentions(
         brand = choose_brand(brand, configured_brands(st), stored)
     if limit is None:
         limit = DEFAULT_LIMIT if fmt in ("table", "jsonl") else 0
-    where = repository.list_conditions(
-        brand=brand, sentiment=sentiment, source=source, since=since_at, search=search
-    )
+    # sentiment through the inbox filter: the effective label, a person's correction winning
+    flt = MentionFilter(sentiment=sentiment.lower() if sentiment else None)
+    where = repository.list_conditions(brand=brand, source=source, since=since_at, search=search)
     with ExitStack() as stack:
         rows: Iterator[InboxRow] = iter(())
         total = 0
         if engine is not None and inspect(engine).has_table("mention"):
             session = stack.enter_context(Session(engine))
-            total = count_rows(session, MentionFilter(), where=where)
+            total = count_rows(session, flt, where=where)
             rows = iter_rows(
                 session,
-                MentionFilter(),
+                flt,
                 where=where,
                 order=repository.list_order(),
                 limit=limit or None,

@@ -20,6 +20,7 @@ from earful.clock import SimulatedClock
 from earful.config.models import AppConfig, BrandConfig
 from earful.mention import Engagement, RawMention
 from earful.pipeline import build_context, process_batch
+from earful.store.annotations import Change, annotate
 from earful.store.db import init_db, make_engine
 from earful.store.export import COLUMNS
 from tests.conftest import run_earful
@@ -74,7 +75,10 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
         )
     )
     with Session(engine) as s, s.begin():
-        process_batch(s, raws, ctx, source_name="news")
+        report = process_batch(s, raws, ctx, source_name="news")
+        corrected = sorted(report.new_ids)[1]  # "n-1", made negative by a person
+        change = Change(sentiment="negative", status="done", tags="vip", assignee="ana")
+        annotate(s, corrected, change, actor="ana", now=NOW)
     engine.dispose()
     return url
 
@@ -186,3 +190,17 @@ def test_jsonl_limit_is_never_silent(db: str) -> None:
         "n-0",
     ]
     assert "… 234 more; --limit 0 exports all" in result.stderr
+
+
+def test_corrections_are_honoured_in_filter_and_cells(db: str) -> None:
+    body = earful_bytes("--db", db, "mentions", "--format", "csv", "--sentiment", "negative")
+    rows = read_csv(body.decode("utf-8"))
+    assert all(r["sentiment"] == "negative" for r in rows)
+    [row] = [r for r in rows if r["external_id"] == "n-1"]  # computed positive, corrected
+    assert (row["sentiment"], row["sentiment_corrected"], row["status"]) == (
+        "negative",
+        "yes",
+        "done",
+    )
+    assert (row["tags"], row["assignee"]) == ("vip", "ana")
+    assert float(row["compound"]) > 0  # the computed score stays beside the correction
