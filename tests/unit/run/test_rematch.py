@@ -3,8 +3,10 @@ competitor flags, dry runs, and the fingerprints the run loop compares."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -13,7 +15,10 @@ from earful.clock import SimulatedClock
 from earful.config.models import AppConfig, BrandConfig, SourceConfig
 from earful.mention import RawMention
 from earful.pipeline import build_context, process_batch
+from earful.run.loop import run_forever
 from earful.run.rematch import fingerprint_of, rematch, rematch_changed
+from earful.settings import get_settings
+from earful.sources.http import make_client
 from earful.store.brand_queries import stored_fingerprints
 from earful.store.models import MentionBrand
 
@@ -130,3 +135,40 @@ def test_fingerprint_follows_what_decides_the_links() -> None:
     assert fingerprint_of(config(globex_track=True))["Globex"] != base["Globex"]
     narrowed = config().model_copy(update={"sources": SOURCES[:1]})
     assert fingerprint_of(narrowed)["Acme"] != base["Acme"]  # initech-only no longer excludes it
+
+
+def test_the_run_loop_rematches_when_a_reload_changes_the_queries(engine: Engine) -> None:
+    turns: list[object] = []
+    stop = threading.Event()
+
+    def load() -> AppConfig:
+        return config() if not turns else config("acme -refund")
+
+    def on_pass(report: object) -> None:
+        turns.append(report)
+        if len(turns) >= 2:
+            stop.set()
+
+    http = make_client(
+        get_settings(max_retries=0),
+        transport=httpx.MockTransport(lambda r: httpx.Response(404)),
+        sleep=lambda s: None,
+        host_min_interval_s=0.0,
+    )
+    with http:
+        run_forever(
+            engine,
+            load,
+            get_settings(),
+            SimulatedClock(NOW),
+            stop=stop,
+            http=http,
+            on_pass=on_pass,
+            max_sleep_s=0.01,
+            lockstep=True,
+        )
+    # turn one recorded the fingerprints; turn two saw the exclusion and applied it
+    assert len(brands_of(engine)["Acme"]) == 1
+    assert all("rematch" not in t.step_errors for t in turns)  # type: ignore[attr-defined]
+    with Session(engine) as s:
+        assert stored_fingerprints(s) == fingerprint_of(config("acme -refund"))
