@@ -1,5 +1,5 @@
 """`earful mentions rematch`: usage errors and an empty store (the HTTP round trip is in
-tests/integration/run/test_rematch.py)."""
+tests/integration/run/test_rematch_http.py)."""
 
 from __future__ import annotations
 
