@@ -100,6 +100,12 @@ def rematch_mentions(
             f"{report.unlinked:,} mention(s) {'would be' if dry_run else 'are'} left with no "
             "brand (kept; they leave digests and risk)"
         )
+    unsure = sum(c.unsure for c in report.brands.values())
+    if unsure:
+        notes.append(
+            f"{unsure:,} link(s) kept although they no longer match: the brand's site: terms may "
+            "have matched a related address (linked page, publisher) that is not stored"
+        )
     if report.competitor_flags:
         notes.append(f"{report.competitor_flags:,} link(s) switch competitor/tracked")
     if dry_run:

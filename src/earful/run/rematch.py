@@ -8,6 +8,11 @@ ones, or those asked for), a link that no longer matches is dropped and a brand 
 matches is linked; links to brands out of scope — a brand removed from the config — are never
 touched. The ``is_competitor`` flag of a kept link follows the brand's ``track``.
 
+One thing the store cannot replay: ``site:`` terms also match a related address some connectors
+read (the page a Hacker News story links to, a news item's publisher), which is not stored. A
+link of a brand with ``site:`` terms on a mention of such a kind is kept when it no longer
+matches, and counted as ``unsure``, rather than dropped on evidence the store lacks.
+
 What hangs on a link stays: escalations and their history name the brand and the mention, not
 the link, so they are kept (and counted in the report); a mention left with no brand at all
 is kept and counted too (it drops out of digests, risk and the brand filter).
@@ -54,6 +59,9 @@ from earful.store.models import Mention, MentionBrand
 logger = logging.getLogger(__name__)
 
 CHUNK = 500
+# Kinds whose connectors match ``site:`` also against a related address (``MatchDoc.other_urls``:
+# the page a story links to, a news item's publisher) that is not stored with the mention.
+RELATED_URL_KINDS = frozenset({"hackernews", "lemmy", "reddit", "rss"})
 
 Progress = Callable[[int, int], None]  # (mentions done, mentions in all)
 
@@ -68,6 +76,9 @@ class BrandChange:
     dropped: int = 0
     # open or closed escalations of this brand about a mention whose link was dropped: kept
     escalations: int = 0
+    # links kept although they no longer match: the brand's ``site:`` terms may have matched
+    # a related address the store does not keep (:data:`RELATED_URL_KINDS`)
+    unsure: int = 0
 
     @property
     def after(self) -> int:
@@ -101,6 +112,7 @@ class RematchReport:
                     "dropped": c.dropped,
                     "after": c.after,
                     "escalations_kept": c.escalations,
+                    "kept_unsure": c.unsure,
                 }
                 for c in self.brands.values()
             ],
@@ -145,6 +157,11 @@ class _Matcher:
         self.config = config
         self.matcher = compile_brands(config.brands)
         self.stages: dict[str | None, MatchBrands] = {}
+        self.site_brands = {
+            b.name
+            for b in config.brands
+            if any("site" in q.fields for q in self.matcher.queries(b.name))
+        }
 
     def brands(self, m: Mention) -> list[str]:
         stage = self.stages.get(m.source_name)
@@ -262,6 +279,10 @@ def _rematch_chunk(
                     )
                 )
             gone = linked - want
+            if m.source in RELATED_URL_KINDS:
+                for name in gone & matcher.site_brands:
+                    report.brands[name].unsure += 1
+                gone -= matcher.site_brands
             for name in sorted(gone):
                 report.brands[name].dropped += 1
                 drops.append((m.id, name))

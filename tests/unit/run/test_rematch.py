@@ -172,3 +172,20 @@ def test_the_run_loop_rematches_when_a_reload_changes_the_queries(engine: Engine
     assert all("rematch" not in t.step_errors for t in turns)  # type: ignore[attr-defined]
     with Session(engine) as s:
         assert stored_fingerprints(s) == fingerprint_of(config("acme -refund"))
+
+
+def test_site_links_the_store_cannot_replay_are_kept_and_counted(sqlite_engine: Engine) -> None:
+    cfg = AppConfig(brands=[BrandConfig(name="Docs", queries=["site:docs.example.org"])])
+    story = RawMention(
+        "hackernews",
+        "s1",
+        "https://news.ycombinator.com/item?id=1",
+        "Show HN: a tour",
+        extra={"link_url": "https://docs.example.org/tour"},
+    )
+    with Session(sqlite_engine) as s, s.begin():
+        process_batch(s, [story], build_context(cfg, SimulatedClock(NOW)))
+    assert brands_of(sqlite_engine)["Docs"]
+    report = rematch(sqlite_engine, cfg, now=NOW)
+    assert report.brands["Docs"].dropped == 0 and report.brands["Docs"].unsure == 1
+    assert brands_of(sqlite_engine)["Docs"]  # kept: its evidence is not in the store
