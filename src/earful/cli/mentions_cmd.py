@@ -1,10 +1,18 @@
-"""CLI: ``earful mentions [list]`` — stored mentions with filters, as a table or JSON Lines."""
+"""CLI: ``earful mentions [list]`` — stored mentions with filters, as a table, JSON Lines, CSV
+or XLSX (``--format``, ``--out``; the cells come from :mod:`earful.store.export`); ``earful mentions
+rematch`` lives in :mod:`earful.cli.rematch_cmd`."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import typer
 from sqlalchemy import inspect
@@ -15,7 +23,7 @@ from earful.cli.common import (
     Col,
     choose_brand,
     configured_brands,
-    print_json_lines,
+    err_console,
     print_table,
     state,
     stored_brands,
@@ -23,11 +31,14 @@ from earful.cli.common import (
 from earful.clock import SystemClock, isoformat_z, parse_iso
 from earful.config.durations import parse_duration
 from earful.store import repository
+from earful.store.export import FORMATS, write_csv, write_xlsx
+from earful.store.inbox import InboxRow, MentionFilter, count_rows, iter_rows
 from earful.text import excerpt
 
 mentions_app = typer.Typer(help="stored mentions", invoke_without_command=True)
 
 SENTIMENTS = ("positive", "neutral", "negative")
+DEFAULT_LIMIT = 50
 
 
 def parse_since(value: str | None, now: datetime) -> datetime | None:
@@ -45,7 +56,7 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
         ) from exc
 
 
-def mention_json(row: repository.MentionRow) -> dict[str, Any]:
+def mention_json(row: repository.MentionRow | InboxRow) -> dict[str, Any]:
     m = row.mention
     return {
         "id": m.id,
@@ -88,35 +99,96 @@ def show_mentions(
     source: str | None,
     since: str | None,
     search: str | None,
-    limit: int,
-    as_json: bool,
+    limit: int | None,
+    fmt: str,
+    out: Path | None = None,
     wide: bool = False,
 ) -> None:
+    """Print (or write to ``out``) the filtered mentions, newest first, in format ``fmt``.
+
+    ``limit``: None is the format's default (:data:`DEFAULT_LIMIT` for the table and JSON
+    Lines, every row for CSV and XLSX), 0 is every row. Whenever rows are left out, stderr says
+    how many (never a silent cut)."""
     if sentiment and sentiment.lower() not in SENTIMENTS:
         raise typer.BadParameter(f"one of {', '.join(SENTIMENTS)}", param_hint="--sentiment")
+    if fmt == "xlsx" and out is None:
+        raise typer.BadParameter("xlsx is a binary file: give --out FILE.xlsx", param_hint="--out")
+    if fmt == "table" and out is not None:
+        raise typer.BadParameter(
+            "the table is for the terminal: use --format csv, jsonl or xlsx", param_hint="--out"
+        )
     since_at = parse_since(since, SystemClock().now())  # bad input fails even on an empty DB
     st = state(ctx)
     engine = st.existing_engine()
     if brand:
         stored = stored_brands(engine) if engine is not None else []
         brand = choose_brand(brand, configured_brands(st), stored)
-    rows: list[repository.MentionRow] = []
-    if engine is not None and inspect(engine).has_table("mention"):
-        with Session(engine) as session:
-            rows = repository.list_mentions(
+    if limit is None:
+        limit = DEFAULT_LIMIT if fmt in ("table", "jsonl") else 0
+    # sentiment through the inbox filter: the effective label, a person's correction winning
+    flt = MentionFilter(sentiment=sentiment.lower() if sentiment else None)
+    where = repository.list_conditions(brand=brand, source=source, since=since_at, search=search)
+    with ExitStack() as stack:
+        rows: Iterator[InboxRow] = iter(())
+        total = 0
+        if engine is not None and inspect(engine).has_table("mention"):
+            session = stack.enter_context(Session(engine))
+            total = count_rows(session, flt, where=where)
+            rows = iter_rows(
                 session,
-                brand=brand,
-                sentiment=sentiment,
-                source=source,
-                since=since_at,
-                search=search,
-                limit=limit,
+                flt,
+                where=where,
+                order=repository.list_order(),
+                limit=limit or None,
             )
-    if as_json:
-        print_json_lines(mention_json(r) for r in rows)
+        shown = min(total, limit) if limit else total
+        if fmt == "table":
+            _print_table(rows, shown=shown, total=total, wide=wide)
+        else:
+            _write(rows, fmt, out)
+    if shown < total:
+        verb = "shows" if fmt == "table" else "exports"
+        err_console.print(
+            f"… {total - shown:,} more; --limit 0 {verb} all", markup=False, highlight=False
+        )
+
+
+def _write(rows: Iterator[InboxRow], fmt: str, out: Path | None) -> None:
+    if fmt == "xlsx":
+        assert out is not None
+        write_xlsx(rows, out)
         return
+    with ExitStack() as stack:
+        # utf-8 without BOM: write_csv writes its own BOM; JSON Lines never has one
+        target: IO[str] = (
+            stack.enter_context(out.open("w", encoding="utf-8", newline=""))
+            if out is not None
+            else _stdout(stack)
+        )
+        if fmt == "csv":
+            write_csv(rows, target)
+        else:
+            for row in rows:
+                target.write(json.dumps(mention_json(row), ensure_ascii=False, default=str))
+                target.write("\n")
+
+
+def _stdout(stack: ExitStack) -> IO[str]:
+    """stdout as UTF-8 text that leaves line ends alone (CSV's CRLF stays CRLF)."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        return sys.stdout
+    wrapper = io.TextIOWrapper(buffer, encoding="utf-8", newline="", write_through=True)
+    stack.callback(wrapper.detach)  # leave sys.stdout's buffer open
+    stack.callback(wrapper.flush)
+    return wrapper
+
+
+def _print_table(rows: Iterator[InboxRow], *, shown: int, total: int, wide: bool) -> None:
+    title = f"{shown} mention(s)" if shown == total else f"{shown:,} of {total:,} mention(s)"
     print_table(
-        f"{len(rows)} mention(s)",
+        title,
         [
             Col("id"),
             Col("published"),
@@ -133,7 +205,7 @@ def show_mentions(
                 _when(r.mention.published_at or r.mention.fetched_at, wide=wide),
                 r.mention.source_name or r.mention.source,
                 ", ".join(r.brands),
-                f"{r.mention.sentiment_label[:3]} {r.mention.sentiment_compound:+.2f}",
+                f"{r.label[:3]} {r.mention.sentiment_compound:+.2f}",
                 r.mention.author,
                 excerpt(
                     f"{r.mention.title}: {r.mention.text}" if r.mention.title else r.mention.text,
@@ -157,8 +229,21 @@ _SENTIMENT = typer.Option(None, "--sentiment", help="positive, neutral or negati
 _SOURCE = typer.Option(None, "--source", help="source kind (rss) or configured source name")
 _SINCE = typer.Option(None, "--since", help="24h, 7d, or a date/time like 2025-01-31")
 _SEARCH = typer.Option(None, "--search", help="case-insensitive text in title or text")
-_LIMIT = typer.Option(50, "--limit", min=1, help="most recent N")
-_JSON = typer.Option(False, "--json", help="JSON Lines, one mention per line")
+_LIMIT = typer.Option(
+    None,
+    "--limit",
+    min=0,
+    help=f"most recent N; 0: all (default {DEFAULT_LIMIT} for table and jsonl, all for csv/xlsx)",
+)
+_JSON = typer.Option(False, "--json", help="JSON Lines, one mention per line (--format jsonl)")
+_FORMAT = typer.Option(
+    None,
+    "--format",
+    help="table, jsonl, csv or xlsx (default: from --out's suffix, else table)",
+)
+_OUT = typer.Option(
+    None, "--out", help="write to this file (csv and jsonl default to stdout; xlsx needs it)"
+)
 
 
 @mentions_app.command("list", help="Stored mentions, newest first, filtered.")
@@ -170,8 +255,10 @@ def mentions(
     source: str = _SOURCE,
     since: str = _SINCE,
     search: str = _SEARCH,
-    limit: int = _LIMIT,
+    limit: int | None = _LIMIT,
     as_json: bool = _JSON,
+    fmt: str | None = _FORMAT,
+    out: Path | None = _OUT,
     wide: bool = WIDE,
 ) -> None:
     """Stored mentions, newest first: ``earful mentions`` and ``earful mentions list`` are the
@@ -185,10 +272,29 @@ def mentions(
             since=since,
             search=search,
             limit=limit,
-            as_json=as_json,
+            fmt=choose_format(fmt, as_json=as_json, out=out),
+            out=out,
             wide=wide,
         )
 
 
+def choose_format(fmt: str | None, *, as_json: bool, out: Path | None) -> str:
+    """``--format``, else ``jsonl`` for ``--json``, else the suffix of ``--out``, else table."""
+    if fmt is not None:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise typer.BadParameter(f"one of {', '.join(FORMATS)}", param_hint="--format")
+        if as_json and fmt != "jsonl":
+            raise typer.BadParameter(f"--json is --format jsonl, not {fmt}", param_hint="--json")
+        return fmt
+    if as_json:
+        return "jsonl"
+    suffix = out.suffix.lower().lstrip(".") if out is not None else ""
+    return {"csv": "csv", "xlsx": "xlsx", "jsonl": "jsonl", "json": "jsonl"}.get(suffix, "table")
+
+
 def register(app: typer.Typer) -> None:
+    from earful.cli.rematch_cmd import register_rematch
+
+    register_rematch(mentions_app)
     app.add_typer(mentions_app, name="mentions")

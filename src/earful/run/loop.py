@@ -11,6 +11,9 @@ the next chunk, and a poll stuck beyond that is left to its daemon thread.
 One pass (:func:`run_pass`, ``earful run --once``), in order, each step in its own ``try`` (a
 failing step is logged, named in ``RunReport.step_errors``, and never stops the others):
 
+0. ``rematch``  — ``run.rematch.rematch_changed``: brands whose queries changed since their
+   stored mentions were matched get them re-matched (:func:`run_forever` runs it on start-up
+   and after each config reload that changed something).
 1. ``poll``     — ``runner.run_once``: poll the due sources concurrently (each batch goes through
    the pipeline, then the after-commit hooks: risk scoring, escalation, outbox flush), then
    re-poll rising mentions' engagement (``engagement.refresh_due``).
@@ -52,6 +55,7 @@ from earful.errors import ConfigError
 from earful.notify.outbox import deliver_due, make_sender
 from earful.pipeline import PipelineContext
 from earful.risk import evaluation as risk_eval
+from earful.run.rematch import rematch_changed
 from earful.run.runner import (
     PollReport,
     RunProgress,
@@ -182,6 +186,7 @@ def run_pass(
 
     started = clock.now()
     report = RunReport()
+    _step(report, "rematch", partial(_rematch_step, engine, config, clock))
     polled = _step(
         report,
         "poll",
@@ -368,6 +373,20 @@ def _settle(pool: JobPool, stop: threading.Event) -> None:
         stop.wait(0.02)
 
 
+def _rematch_step(engine: Engine, config: AppConfig, clock: Clock) -> int:
+    """Re-match the stored mentions of brands whose queries changed (``run.rematch``)."""
+    done = rematch_changed(engine, config, now=clock.now())
+    if done is None:
+        return 0
+    logger.info(
+        "re-matched %s stored mention(s): %s; %s left with no brand",
+        done.scanned,
+        ", ".join(f"{c.brand} +{c.added} -{c.dropped}" for c in done.brands.values()),
+        done.unlinked,
+    )
+    return done.changed
+
+
 def _risk_step(engine: Engine, clock: Clock, config: AppConfig, since: datetime) -> int:
     return int(risk_eval.tick(engine, clock=clock, config=config, since=since))
 
@@ -467,6 +486,7 @@ def run_forever(
             changed = fresh is not config and (
                 config is None or fresh.model_dump() != config.model_dump()
             )
+            rematch_due = ctx is None or changed
             if ctx is None or changed:
                 # hooks and channels capture the config, so they are rebuilt with it
                 if deliver is not None:
@@ -479,6 +499,8 @@ def run_forever(
                 logger.exception("could not start the firehose consumers")
                 running = sorted(streams.threads)
             report = RunReport(started_at=clock.now(), streams=running)
+            if rematch_due:
+                _step(report, "rematch", partial(_rematch_step, engine, config, clock))
             dispatch = partial(
                 dispatch_polls, engine, config, clock, http=client, ctx=ctx, pool=pool
             )

@@ -3,6 +3,22 @@
 Alembic's env.py and the schema test import this; add a line when a feature adds tables.
 """
 
-from earful.store import annotations, digest_runs, escalations, models, secrets, users
+from earful.store import (
+    annotations,
+    brand_queries,
+    digest_runs,
+    escalations,
+    models,
+    secrets,
+    users,
+)
 
-__all__ = ["annotations", "digest_runs", "escalations", "models", "secrets", "users"]
+__all__ = [
+    "annotations",
+    "brand_queries",
+    "digest_runs",
+    "escalations",
+    "models",
+    "secrets",
+    "users",
+]

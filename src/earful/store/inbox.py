@@ -20,7 +20,7 @@ over the computed label; a mention nobody touched is ``new``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -90,7 +90,9 @@ def effective_status() -> Any:
     return func.coalesce(col(MentionState.status), "new")
 
 
-def _filtered(f: MentionFilter) -> Any:
+def _filtered(f: MentionFilter, *, where: Sequence[Any] = (), order: Sequence[Any] = ()) -> Any:
+    """The SQL part of ``f`` (all but ``q``), plus ``where`` conditions; newest first unless
+    ``order`` says otherwise."""
     stmt = select(Mention, MentionState).outerjoin(
         MentionState, col(MentionState.mention_id) == col(Mention.id)
     )
@@ -114,6 +116,10 @@ def _filtered(f: MentionFilter) -> Any:
         stmt = stmt.where(col(Mention.published_at) >= f.since)
     if f.until is not None:
         stmt = stmt.where(col(Mention.published_at) < f.until)
+    for cond in where:
+        stmt = stmt.where(cond)
+    if order:
+        return stmt.order_by(*order)
     return stmt.order_by(col(Mention.published_at).desc().nulls_last(), col(Mention.id).desc())
 
 
@@ -256,6 +262,44 @@ def get_row(session: Session, mention_id: int) -> InboxRow | None:
         return None
     brands = _brands(session, [mention_id])
     return _row(mention, session.get(MentionState, mention_id), brands.get(mention_id, []))
+
+
+def iter_rows(
+    session: Session,
+    f: MentionFilter,
+    *,
+    where: Sequence[Any] = (),
+    order: Sequence[Any] = (),
+    limit: int | None = None,
+    chunk: int = BATCH,
+) -> Iterator[InboxRow]:
+    """Every row of the filter (``q`` included, no scan cap), newest first, at most ``limit``.
+
+    Streams: the rows are read ``chunk`` at a time from one cursor (``yield_per``) and their
+    brands per chunk, so exporting 100,000 mentions holds one chunk in memory, not all.
+    Raises ``QuerySyntaxError`` for a bad ``q`` before the first row.
+    """
+    query = compile_query(f.q.strip()) if f.q and f.q.strip() else None
+    stmt = _filtered(f, where=where, order=order).execution_options(yield_per=chunk)
+    left = limit
+    for part in session.exec(stmt).partitions():
+        found = [(m, s) for m, s in part if query is None or query.matches(_doc(m))]
+        if left is not None:
+            found = found[:left]
+            left -= len(found)
+        brands = _brands(session, [m.id for m, _ in found if m.id is not None])
+        for m, s in found:
+            yield _row(m, s, sorted(brands.get(m.id or 0, [])))
+        if left is not None and left <= 0:
+            return
+
+
+def count_rows(session: Session, f: MentionFilter, *, where: Sequence[Any] = ()) -> int:
+    """How many rows :func:`iter_rows` would give without a limit (``q`` needs a scan)."""
+    if f.q and f.q.strip():
+        return sum(1 for _ in iter_rows(session, f, where=where))
+    stmt = _filtered(f, where=where).order_by(None).subquery()
+    return int(session.exec(select(func.count()).select_from(stmt)).one())
 
 
 def facets(session: Session) -> dict[str, list[str]]:

@@ -236,17 +236,16 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def list_mentions(
-    session: Session,
+def list_conditions(
     *,
     brand: str | None = None,
     sentiment: str | None = None,
     source: str | None = None,
     since: datetime | None = None,
     search: str | None = None,
-    limit: int = 50,
-) -> list[MentionRow]:
-    """Stored mentions, newest first (by published time, else fetch time).
+) -> list[Any]:
+    """The WHERE conditions of :func:`list_mentions` (the CLI's filters), for other readers of
+    the same rows (``earful mentions --format csv`` streams them through ``inbox.iter_rows``).
 
     ``brand`` matches brand links case-insensitively; ``source`` matches the source kind or
     the configured source name; ``since`` compares the published (else fetched) time;
@@ -254,8 +253,6 @@ def list_mentions(
     """
     m = _table(Mention)
     mb = _table(MentionBrand)
-    when = func.coalesce(m.c.published_at, m.c.fetched_at)
-    stmt = model_select(Mention)
     conds: list[Any] = []
     if brand:
         conds.append(
@@ -266,15 +263,41 @@ def list_mentions(
     if source:
         conds.append(or_(m.c.source == source, m.c.source_name == source))
     if since is not None:
-        conds.append(when >= since)
+        conds.append(func.coalesce(m.c.published_at, m.c.fetched_at) >= since)
     if search:
         pattern = _like_pattern(search)
         conds.append(
             or_(m.c.text.ilike(pattern, escape="\\"), m.c.title.ilike(pattern, escape="\\"))
         )
+    return conds
+
+
+def list_order() -> list[Any]:
+    """Newest first, by published time, else fetch time (the order of :func:`list_mentions`)."""
+    m = _table(Mention)
+    return [func.coalesce(m.c.published_at, m.c.fetched_at).desc(), m.c.id.desc()]
+
+
+def list_mentions(
+    session: Session,
+    *,
+    brand: str | None = None,
+    sentiment: str | None = None,
+    source: str | None = None,
+    since: datetime | None = None,
+    search: str | None = None,
+    limit: int = 50,
+) -> list[MentionRow]:
+    """Stored mentions, newest first (by published time, else fetch time), filtered as
+    :func:`list_conditions` says."""
+    mb = _table(MentionBrand)
+    stmt = model_select(Mention)
+    conds = list_conditions(
+        brand=brand, sentiment=sentiment, source=source, since=since, search=search
+    )
     if conds:
         stmt = stmt.where(and_(*conds))
-    stmt = stmt.order_by(when.desc(), m.c.id.desc()).limit(limit)
+    stmt = stmt.order_by(*list_order()).limit(limit)
     mentions = list(session.exec(stmt).all())
     ids = [x.id for x in mentions]
     brands: dict[int, list[str]] = {}

@@ -13,6 +13,7 @@ read from the environment at import time. Without a session every page redirects
   ``/incidents/{id}``.
 * ``earful.web.mentions`` — ``/mentions`` (filters and ``q=`` in the query language),
   ``/mentions/{id}`` (+ POST annotation).
+* ``earful.web.exports`` — ``/mentions/export.csv|xlsx`` (the inbox's filter as a spreadsheet).
 * ``earful.web.ack`` — ``GET|HEAD|POST /ack/{token}`` (confirm page; only POST acknowledges).
 * ``earful.web.digests`` — ``/digests``, ``/digests/{brand}/{day}``.
 """
@@ -51,6 +52,7 @@ from earful.web.auth import (
 )
 from earful.web.digests import make_digest_router
 from earful.web.escalations import make_escalation_router
+from earful.web.exports import make_export_router
 from earful.web.mentions import make_mention_router
 from earful.web.pages import SECURITY_HEADERS, STYLESHEET, PageError, message
 
@@ -182,6 +184,8 @@ def create_app(
     pages = [
         make_auth_router(engine=engine, sessions=sessions, limiter=limiter),
         make_escalation_router(engine=engine, config=config, clock=clock),
+        # before the mention router: ``/mentions/{id}`` would take ``/mentions/export.csv``
+        make_export_router(engine=engine, config=config, clock=clock),
         make_mention_router(engine=engine, config=config, clock=clock),
         make_ack_router(engine=engine, keys=signing, clock=clock),
         make_digest_router(get_engine=lambda: engine, get_config=lambda: config, clock=clock),
