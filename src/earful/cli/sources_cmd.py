@@ -1,4 +1,5 @@
-"""CLI: ``earful sources list|check|test NAME|enable NAME`` — source health and dry runs."""
+"""CLI: ``earful sources list|check|test NAME|enable NAME`` — source health and dry runs
+(``backfill NAME`` lives in ``backfill_cmd``)."""
 
 from __future__ import annotations
 
@@ -249,4 +250,7 @@ def enable(ctx: typer.Context, name: str = typer.Argument(..., help="source name
 
 
 def register(app: typer.Typer) -> None:
+    from earful.cli import backfill_cmd
+
+    backfill_cmd.register(sources_app)
     app.add_typer(sources_app, name="sources")

@@ -11,6 +11,9 @@ from earful.errors import ConfigError
 
 # The kinds a config may name (config validates against the same tuple).
 KINDS = SOURCE_KINDS
+# Kinds whose connector can search the past (``backfill_page``, see ``sources.base``);
+# a test checks this tuple against the modules.
+BACKFILL_KINDS = ("github", "hackernews", "lemmy", "mastodon", "stackexchange")
 # kind -> module under earful.sources, where the module is not named after its kind
 _MODULES = {"rss": "feed.connector"}
 

@@ -3,6 +3,6 @@
 Alembic's env.py and the schema test import this; add a line when a feature adds tables.
 """
 
-from earful.store import annotations, digest_runs, escalations, models, secrets, users
+from earful.store import annotations, backfill, digest_runs, escalations, models, secrets, users
 
-__all__ = ["annotations", "digest_runs", "escalations", "models", "secrets", "users"]
+__all__ = ["annotations", "backfill", "digest_runs", "escalations", "models", "secrets", "users"]
