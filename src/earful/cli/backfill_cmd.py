@@ -109,16 +109,31 @@ def backfill(
     pipeline = build_context(config, clock)
     window = BackfillWindow(since=start, until=end)
     show = err_console.is_terminal and not as_json
-    with make_client(st.settings()) as client:
-        if show:
-            with RichBackfillProgress(name) as bar:
+    try:
+        with make_client(st.settings()) as client:
+            if show:
+                with RichBackfillProgress(name) as bar:
+                    report = backfill_source(
+                        engine,
+                        client,
+                        source,
+                        pipeline,
+                        window=window,
+                        restart=restart,
+                        progress=bar,
+                    )
+            else:
                 report = backfill_source(
-                    engine, client, source, pipeline, window=window, restart=restart, progress=bar
+                    engine, client, source, pipeline, window=window, restart=restart
                 )
-        else:
-            report = backfill_source(
-                engine, client, source, pipeline, window=window, restart=restart
-            )
+    except KeyboardInterrupt:
+        # Every page stored so far was committed with its cursor; the one in flight was not.
+        typer.echo(
+            f"earful: {name}: backfill interrupted; the pages stored so far are kept — run the "
+            "same command again to resume",
+            err=True,
+        )
+        raise typer.Exit(130) from None
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
