@@ -6,7 +6,8 @@ are matched, scored and stored by :func:`earful.pipeline.process_batch` — idem
 (source, external id), so a re-run stores nothing twice — and the page's cursor is written to
 ``backfill_progress`` *in the same transaction*. A failure (after the HTTP layer's own retries,
 backoff and politeness) stops the run with the pages so far committed; the same command
-resumes at the page that failed.
+resumes at the page that failed. A window "up to now" ends at the moment it was first started,
+so a resumed run pages the very same stretch.
 
 Backfilled mentions do not go through risk scoring and escalation: a weeks-old post is history,
 not an incident to wake someone for. Hooks registered with ``pipeline.register_after_batch``
@@ -33,7 +34,7 @@ from earful.pipeline import BatchReport, PipelineContext, process_batch, run_aft
 from earful.sources import BACKFILL_KINDS, connector_for
 from earful.sources.base import BackfillPage, BackfillWindow
 from earful.sources.http import HttpClient
-from earful.store.backfill import BackfillProgress, start_progress
+from earful.store.backfill import BackfillProgress, get_progress, start_progress
 from earful.store.db import run_in_transaction
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ def backfill_source(
     connector = connector_for(source.kind)
     report = BackfillReport(source.name, source.kind, window.since, window.until)
 
-    def begin(session: Session) -> tuple[str | None, int, bool, datetime | None]:
+    def begin(session: Session) -> tuple[str | None, int, bool, datetime | None, datetime]:
         row = start_progress(
             session,
             source=source.name,
@@ -137,9 +138,13 @@ def backfill_source(
             now=ctx.clock.now(),
             restart=restart,
         )
-        return row.cursor, row.pages, row.done, row.oldest_at
+        return row.cursor, row.pages, row.done, row.oldest_at, row.started_at
 
-    cursor, pages_before, done, oldest = run_in_transaction(engine, begin)
+    cursor, pages_before, done, oldest, started = run_in_transaction(engine, begin)
+    # "Up to now" is the moment the window was first started: a resumed run pages the same
+    # stretch as the run it continues (what arrived since is the regular polls' business).
+    window = BackfillWindow(since=window.since, until=window.until or started)
+    report.until = window.until
     report.pages_total, report.oldest = pages_before, oldest
     if done:
         report.already_done = report.done = True
@@ -195,14 +200,8 @@ def _store_page(
 
     def store(session: Session) -> BatchReport:
         batch = process_batch(session, inside, ctx, source_name=source.name)
-        row = start_progress(
-            session,
-            source=source.name,
-            kind=source.kind,
-            since=window.since,
-            until=window.until,
-            now=ctx.clock.now(),
-        )
+        row = get_progress(session, source=source.name, since=window.since)
+        assert row is not None, "backfill_source creates the progress row first"
         _advance(row, page, batch, len(inside), ctx.clock.now())
         session.add(row)
         return batch
@@ -240,8 +239,6 @@ def _advance(
 def _record_error(
     engine: Engine, name: str, since: datetime, error: str, ctx: PipelineContext
 ) -> None:
-    from earful.store.backfill import get_progress
-
     def work(session: Session) -> None:
         row = get_progress(session, source=name, since=since)
         if row is not None:
