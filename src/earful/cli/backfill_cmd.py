@@ -78,8 +78,7 @@ def backfill(
     page that failed; a finished window is not read again (--restart reads it again, storing
     nothing twice)."""
     from earful.pipeline import build_context
-    from earful.run.backfill import backfill_source, can_backfill
-    from earful.sources import BACKFILL_KINDS
+    from earful.run.backfill import backfill_source, can_backfill, unsupported_message
     from earful.sources.base import BackfillWindow
     from earful.sources.http import make_client
     from earful.store.db import upgrade
@@ -90,12 +89,8 @@ def backfill(
     if source is None:
         known = ", ".join(s.name for s in config.sources) or "none"
         raise typer.BadParameter(f"no source named {name!r} (configured: {known})")
-    if not can_backfill(source.kind):
-        typer.echo(
-            f"earful: {name}: kind {source.kind!r} cannot search the past, so it cannot be "
-            f"backfilled; kinds that can: {', '.join(BACKFILL_KINDS)}",
-            err=True,
-        )
+    if not can_backfill(source):
+        typer.echo(f"earful: {unsupported_message(source)}", err=True)
         raise typer.Exit(2)
     clock = SystemClock()
     start = parse_when(since, "--since")

@@ -31,6 +31,7 @@ from earful.clock import isoformat_z
 from earful.config.models import SourceConfig
 from earful.errors import EarfulError, SourceError
 from earful.pipeline import BatchReport, PipelineContext, process_batch, run_after_batch
+from earful.run.runner import is_streamed
 from earful.sources import BACKFILL_KINDS, connector_for
 from earful.sources.base import BackfillPage, BackfillWindow
 from earful.sources.http import HttpClient
@@ -101,8 +102,18 @@ class BackfillProgressView(Protocol):
     def page(self, report: BackfillReport) -> None: ...
 
 
-def can_backfill(kind: str) -> bool:
-    return kind in BACKFILL_KINDS
+def can_backfill(source: SourceConfig) -> bool:
+    """True when ``source`` can search the past: its kind has ``backfill_page`` and it is not
+    a Jetstream (firehose) source."""
+    return source.kind in BACKFILL_KINDS and not is_streamed(source)
+
+
+def unsupported_message(source: SourceConfig) -> str:
+    what = "a Jetstream (firehose) source" if is_streamed(source) else f"kind {source.kind!r}"
+    return (
+        f"{source.name}: {what} cannot search the past, so it cannot be backfilled; kinds "
+        f"that can: {', '.join(BACKFILL_KINDS)} (bluesky with params.q)"
+    )
 
 
 def backfill_source(
@@ -120,11 +131,8 @@ def backfill_source(
     """Backfill ``source`` over ``window`` (see the module docstring). Source errors end the
     run and are returned in the report (``error``, ``reason``); storage errors propagate.
     Raises :class:`BackfillUnsupported` for a kind without ``backfill_page``."""
-    if not can_backfill(source.kind):
-        raise BackfillUnsupported(
-            f"source {source.name!r} is of kind {source.kind!r}, which cannot search the past; "
-            f"kinds that can backfill: {', '.join(BACKFILL_KINDS)}"
-        )
+    if not can_backfill(source):
+        raise BackfillUnsupported(unsupported_message(source))
     connector = connector_for(source.kind)
     report = BackfillReport(source.name, source.kind, window.since, window.until)
 

@@ -290,5 +290,5 @@ def test_a_kind_that_cannot_search_the_past_exits_2(tmp_path: Path) -> None:
     )
     result = earful(config, f"sqlite:///{tmp_path / 'e.db'}", "blog", "--since", "2025-01-01")
     assert result.returncode == 2
-    assert "kind 'rss' cannot search the past" in result.stderr
-    assert "github, hackernews, lemmy, mastodon, stackexchange" in result.stderr
+    assert "blog: kind 'rss' cannot search the past" in result.stderr
+    assert "bluesky, github, hackernews, lemmy, mastodon, stackexchange, youtube" in result.stderr

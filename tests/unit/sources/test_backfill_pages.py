@@ -14,7 +14,16 @@ import respx
 
 from earful.config.models import SourceConfig
 from earful.mention import RawMention
-from earful.sources import BACKFILL_KINDS, KINDS, connector_for, github, lemmy, mastodon
+from earful.sources import (
+    BACKFILL_KINDS,
+    KINDS,
+    bluesky,
+    connector_for,
+    github,
+    lemmy,
+    mastodon,
+    youtube,
+)
 from earful.sources import hackernews as hn
 from earful.sources import stackexchange as se
 from earful.sources.base import BackfillWindow
@@ -260,3 +269,68 @@ def test_lemmy_backfill_page_reads_the_cursor_page_sorted_new(client: HttpClient
     q = route.calls[0].request.url.params
     assert q["page"] == "3" and q["sort"] == "New" and q["type_"] == "Posts"
     assert json.loads(page.cursor or "") == {"job": 0, "page": 4}
+
+
+# ------------------------------------------------------------------ YouTube
+
+
+def test_youtube_backfill_page_searches_the_window_and_follows_the_page_token(
+    client: HttpClient,
+) -> None:
+    api = "https://www.googleapis.com/youtube/v3"
+    recorded = fixture_bytes("youtube", "python-youtube_search_search_by_keywords_p1.json")
+    src = SourceConfig(
+        name="yt", kind="youtube", params={"q": "surfing", "key": "k-1", "followers": False}
+    )
+    with respx.mock(assert_all_called=True) as router:
+        search_route = router.get(f"{api}/search").respond(200, content=recorded)
+        router.get(f"{api}/videos").respond(
+            200, json={"kind": "youtube#videoListResponse", "items": []}
+        )
+        page = youtube.backfill_page(client, src, WINDOW, '{"pageToken": "CAoQAA"}')
+    q = search_route.calls[0].request.url.params
+    assert q["publishedAfter"] == "2016-12-01T00:00:00Z"
+    assert q["publishedBefore"] == "2017-01-01T00:00:00Z"
+    assert q["order"] == "date" and q["pageToken"] == "CAoQAA"
+    # the recorded body's nextPageToken is the next page; 100 + 1 units spent of 10,000
+    assert json.loads(page.cursor or "") == {"pageToken": "CBkQAA"}
+    assert len(page.mentions) == 25 and page.quota_left == 10_000 - 101
+
+
+def test_youtube_last_page_has_no_token() -> None:
+    body = json.loads(fixture_bytes("youtube", "python-youtube_search_search_channels.json"))
+    body.pop("nextPageToken", None)
+    assert youtube.next_page_token(body) is None
+
+
+# ------------------------------------------------------------------ Bluesky
+
+
+def test_bluesky_backfill_page_sends_since_until_and_the_cursor(client: HttpClient) -> None:
+    post = json.loads(
+        fixture_bytes("bluesky", "feedViewPost_reasonRepost_quote_washingtonpost.json")
+    )["post"]
+    src = SourceConfig(name="bs", kind="bluesky", params={"q": "acme", "followers": False})
+    with respx.mock(assert_all_called=True) as router:
+        route = router.get("https://public.api.bsky.app/xrpc/app.bsky.feed.searchPosts")
+        route.side_effect = [
+            httpx.Response(200, json={"posts": [post], "cursor": "100"}),
+            httpx.Response(200, json={"posts": []}),
+        ]
+        first = bluesky.backfill_page(client, src, WINDOW, None)
+        last = bluesky.backfill_page(client, src, WINDOW, first.cursor)
+    q = route.calls[0].request.url.params
+    assert q["since"] == "2016-12-01T00:00:00Z" and q["until"] == "2017-01-01T00:00:00Z"
+    assert q["sort"] == "latest" and "cursor" not in q
+    assert json.loads(first.cursor or "") == {"cursor": "100"}
+    assert route.calls[1].request.url.params["cursor"] == "100"
+    assert last.cursor is None and last.mentions == []
+    assert bluesky.backfill_next({"cursor": "5"}, []) is None
+
+
+def test_a_jetstream_source_cannot_be_backfilled() -> None:
+    from earful.run.backfill import can_backfill
+
+    stream = SourceConfig(name="fire", kind="bluesky", params={"mode": "jetstream"})
+    assert not can_backfill(stream)
+    assert can_backfill(SourceConfig(name="s", kind="bluesky", params={"q": "acme"}))
