@@ -141,8 +141,9 @@ def backfill(
 def _failure_line(report: BackfillReport) -> str:
     stored = report.pages_total
     oldest = isoformat_z(report.oldest) if report.oldest else "nothing yet"
+    error = (report.error or "").removeprefix(f"{report.source}: ")
     return (
-        f"backfill stopped at page {stored + 1} ({report.error}); {stored} page(s) stored, "
+        f"backfill stopped at page {stored + 1} ({error}); {stored} page(s) stored, "
         f"back to {oldest}; run the same command again to resume at page {stored + 1}"
     )
 

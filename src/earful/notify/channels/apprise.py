@@ -35,7 +35,9 @@ _MIN_SECRET = 4
 
 def scheme_of(url: str) -> str:
     """The part of an Apprise URL that is safe to show: ``tgram``, ``json``, ..."""
-    return url.partition("://")[0].strip().lower() or "?"
+    scheme, sep, _ = url.partition("://")
+    # Without "://" the whole value may be a token pasted on its own: show nothing of it.
+    return scheme.strip().lower() if sep and scheme.strip().isalnum() else "?"
 
 
 def secret_parts(url: str) -> list[str]:
