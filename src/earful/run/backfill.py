@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from earful.clock import isoformat_z
 from earful.config.models import SourceConfig
-from earful.errors import EarfulError, SourceError
+from earful.errors import ConfigError, SourceError
 from earful.pipeline import BatchReport, PipelineContext, process_batch, run_after_batch
 from earful.run.runner import is_streamed
 from earful.sources import BACKFILL_KINDS, connector_for
@@ -43,12 +43,6 @@ logger = logging.getLogger(__name__)
 # A backfill longer than this many pages in one run stops (resumable): a runaway cursor or an
 # enormous window must not hammer an API for hours unattended.
 DEFAULT_MAX_PAGES = 500
-
-
-class BackfillUnsupported(EarfulError):
-    """The source's kind cannot search the past."""
-
-    reason = "backfill_unsupported"
 
 
 @dataclass
@@ -130,9 +124,10 @@ def backfill_source(
 ) -> BackfillReport:
     """Backfill ``source`` over ``window`` (see the module docstring). Source errors end the
     run and are returned in the report (``error``, ``reason``); storage errors propagate.
-    Raises :class:`BackfillUnsupported` for a kind without ``backfill_page``."""
+    Raises :class:`ConfigError` for a source that cannot search the past (see
+    :func:`can_backfill`)."""
     if not can_backfill(source):
-        raise BackfillUnsupported(unsupported_message(source))
+        raise ConfigError(unsupported_message(source), field=f"{source.name}.kind")
     connector = connector_for(source.kind)
     report = BackfillReport(source.name, source.kind, window.since, window.until)
 

@@ -15,8 +15,9 @@ from sqlmodel import Session, select
 
 from earful.clock import SimulatedClock
 from earful.config.models import AppConfig, SourceConfig
+from earful.errors import ConfigError
 from earful.pipeline import build_context
-from earful.run.backfill import BackfillUnsupported, backfill_source
+from earful.run.backfill import backfill_source
 from earful.settings import Settings
 from earful.sources.base import BackfillWindow
 from earful.sources.http import make_client
@@ -131,7 +132,10 @@ def test_the_same_cursor_twice_stops_instead_of_looping(sqlite_engine: Engine) -
 
 def test_a_kind_without_backfill_page_is_refused(sqlite_engine: Engine) -> None:
     cfg = config({"name": "blog", "kind": "rss", "url": "https://blog.test/feed"})
-    with make_client(Settings()) as http, pytest.raises(BackfillUnsupported, match="hackernews"):
+    with (
+        make_client(Settings()) as http,
+        pytest.raises(ConfigError, match="kind 'rss' cannot search the past"),
+    ):
         backfill_source(
             sqlite_engine,
             http,
