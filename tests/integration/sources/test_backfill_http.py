@@ -4,7 +4,8 @@ The servers emulate the search APIs (Hacker News Algolia ``search_by_date`` with
 ``numericFilters``/``page``; Stack Exchange ``search/advanced`` with ``fromdate``/``todate``/
 ``page``) over a history made from the *recorded* bodies in ../shared/fixtures/real: each
 recorded hit/item is the template of several, with its id, time (and SE link) changed, one
-every six hours. The command runs through the real entry point, in a fresh interpreter.
+every six hours (Mastodon: statuses of the recorded public timeline, ``max_id`` paging). The
+command runs through the real entry point, in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from earful.sources.mastodon import snowflake_at
 from earful.store.backfill import BackfillProgress
 from earful.store.models import Mention
 from tests.conftest import fixture_bytes, run_earful
@@ -39,7 +41,7 @@ SE_ITEMS = 12
 class Api:
     """One emulated API: what it answers and what it was asked."""
 
-    answer: Callable[[dict[str, str]], dict[str, Any]]
+    answer: Callable[[dict[str, str]], Any]
     path: str
     requests: list[dict[str, str]] = field(default_factory=list)
     fail: Callable[[dict[str, str]], bool] = lambda q: False
@@ -169,6 +171,38 @@ def se_api() -> Iterator[Api]:
     yield from serve(Api(answer=answer, path="/2.3/search/advanced"))
 
 
+def mastodon_history() -> list[dict[str, Any]]:
+    """12 statuses made from the recorded public timeline, ids as real snowflakes of their
+    times (so ``max_id`` paging orders them as a server would)."""
+    recorded = json.loads(
+        fixture_bytes("mastodon", "mastodonpy_test_public_tl_anonymous__timelines_public.json")
+    )
+    statuses = []
+    for i in range(12):
+        status = copy.deepcopy(recorded[i % len(recorded)])
+        when = NEWEST - i * STEP
+        status["id"] = str(int(snowflake_at(when)) + 7)
+        status["created_at"] = when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        status["url"] = f"https://mastodon.test/@someone/{status['id']}"
+        status["uri"] = f"https://mastodon.test/users/someone/statuses/{status['id']}"
+        status["reblog"] = None
+        statuses.append(status)
+    return statuses
+
+
+@pytest.fixture
+def mastodon_api() -> Iterator[Api]:
+    statuses = mastodon_history()
+
+    def answer(q: dict[str, str]) -> Any:
+        found = sorted(statuses, key=lambda s: -int(s["id"]))
+        if "max_id" in q:
+            found = [s for s in found if int(s["id"]) < int(q["max_id"])]
+        return found[: int(q.get("limit", 20))]
+
+    yield from serve(Api(answer=answer, path="/api/v1/timelines/tag/acme"))
+
+
 def write_config(tmp_path: Path, sources: str) -> Path:
     config = tmp_path / "config"
     config.mkdir()
@@ -292,3 +326,24 @@ def test_a_kind_that_cannot_search_the_past_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "blog: kind 'rss' cannot search the past" in result.stderr
     assert "bluesky, github, hackernews, lemmy, mastodon, stackexchange, youtube" in result.stderr
+
+
+def test_mastodon_backfill_pages_with_max_id_to_since(tmp_path: Path, mastodon_api: Api) -> None:
+    config = write_config(
+        tmp_path,
+        "  - name: toots\n    kind: mastodon\n    about: Acme\n"
+        f"    params: {{instances: ['{mastodon_api.base}'], hashtags: [acme], limit: 4}}\n",
+    )
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    since, until = NEWEST - 9 * STEP, NEWEST - STEP  # statuses 2..9: until is exclusive
+    result = earful(
+        config, db, "toots", "--since", since.isoformat(), "--until", until.isoformat(), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    # pages [2-5] [6-9] [10-11]: the third is short, so the timeline is done; 10-11 are older
+    assert summary["done"] and summary["new"] == 8 and summary["outside_window"] == 2
+    max_ids = [q.get("max_id") for q in mastodon_api.requests]
+    assert max_ids[0] == str(int(snowflake_at(until)))  # --until as a snowflake id
+    assert len(max_ids) == 3 and len(set(max_ids)) == 3  # each page below the one before
+    assert stored(db, "mastodon") == 8
