@@ -4,6 +4,7 @@ and config validation of ``kind: apprise``."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from earful.config.escalation import ChannelConfig
 from earful.errors import ConfigError
 from earful.notify.channels.apprise import MASK, AppriseSender, scheme_of, secret_parts
+from tests.conftest import run_earful
 
 TELEGRAM = "tgram://123456789:AAH-bot-token-xyz/987654321/?format=text"
 
@@ -52,3 +54,24 @@ def test_kind_apprise_needs_url_env_and_refuses_a_url() -> None:
         ChannelConfig(kind="apprise")
     with pytest.raises(ValidationError, match="carries credentials"):
         ChannelConfig(kind="apprise", url="tgram://t/c", url_env="X")
+
+
+def test_shortened_urls_apprise_logs_are_masked_too(caplog: pytest.LogCaptureFixture) -> None:
+    AppriseSender(TELEGRAM, name="pager")
+    caplog.set_level(logging.DEBUG, logger="apprise")
+    logging.getLogger("apprise").error("Unparseable URL tgram://1...z/")
+    assert [r.getMessage() for r in caplog.records] == [f"Unparseable URL tgram://{MASK}"]
+
+
+def test_sources_check_reports_an_apprise_url_apprise_does_not_know(tmp_path: Path) -> None:
+    (tmp_path / "brands.yaml").write_text("brands:\n  - name: Acme\n")
+    (tmp_path / "sources.yaml").write_text("sources: []\n")
+    (tmp_path / "routes.yaml").write_text(
+        "escalation:\n  channels:\n    pager: {kind: apprise, url_env: AP_URL}\n"
+        "  routes:\n    - {level: 1, channel: pager, to: on-call}\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "AP_URL": "nosuch://tok-secret-77/x"}
+    result = run_earful("--config", str(tmp_path), "sources", "check", env=env)
+    assert result.returncode == 2
+    assert "escalation.channels.pager.url_env" in result.stderr
+    assert "scheme nosuch://" in result.stderr and "tok-secret-77" not in result.stderr

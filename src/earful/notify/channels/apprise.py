@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -28,6 +29,7 @@ from earful.notify.message import Message, render_text
 logger = logging.getLogger(__name__)
 
 MASK = "***"
+_ANY_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://(?!\*\*\*)\S+")
 # Fragments shorter than this are not masked (they would blank out ordinary words); a secret
 # is never that short.
 _MIN_SECRET = 4
@@ -69,6 +71,9 @@ class _MaskSecrets(logging.Filter):
         text = record.getMessage()
         for part in self._parts:
             text = text.replace(part, MASK)
+        # Apprise also logs shortened forms (``tgram://1...9/``) no registered part matches:
+        # whatever follows a scheme is masked too.
+        text = _ANY_URL.sub(lambda m: f"{m.group(1)}://{MASK}", text)
         record.msg, record.args = text, None
         return True
 
