@@ -1,8 +1,11 @@
-"""CLI: ``earful sources list|check|test NAME|enable NAME`` — source health and dry runs."""
+"""CLI: ``earful sources list|check|test NAME|enable NAME`` — source health and dry runs
+(``backfill NAME`` lives in ``backfill_cmd``)."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -159,6 +162,8 @@ def check_sources(ctx: typer.Context) -> None:
                         field=f"{source.name}.kind",
                     )
                 )
+    if config is not None:
+        errors.extend(_apprise_url_errors(config, st.config_dir))
     if errors:
         for error in errors:
             typer.echo(f"earful: {error}", err=True)
@@ -174,6 +179,29 @@ def check_sources(ctx: typer.Context) -> None:
         f"config ok ({st.config_dir}): {len(config.brands)} brand(s), "
         f"{len(config.sources)} source(s) ({enabled} enabled)"
     )
+
+
+def _apprise_url_errors(config: AppConfig, config_dir: Path) -> list[ConfigError]:
+    """Apprise channels whose URL (from the environment) Apprise does not understand; the
+    error names the scheme only."""
+    channels = [(n, c) for n, c in config.escalation.channels.items() if c.kind == "apprise"]
+    if not channels:
+        return []
+    from earful.notify.channels.apprise import AppriseSender
+
+    found: list[ConfigError] = []
+    for name, channel in channels:
+        try:
+            AppriseSender(os.environ.get(channel.url_env or "", ""), name=name)
+        except ConfigError as exc:
+            found.append(
+                ConfigError(
+                    exc.message,
+                    file=str(config_dir / "routes.yaml"),
+                    field=f"escalation.channels.{name}.url_env",
+                )
+            )
+    return found
 
 
 @sources_app.command("test")
@@ -249,4 +277,7 @@ def enable(ctx: typer.Context, name: str = typer.Argument(..., help="source name
 
 
 def register(app: typer.Typer) -> None:
+    from earful.cli import backfill_cmd
+
+    backfill_cmd.register(sources_app)
     app.add_typer(sources_app, name="sources")

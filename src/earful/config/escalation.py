@@ -12,6 +12,7 @@ Example::
         ops-slack: {kind: slack, url_env: EARFUL_SLACK_WEBHOOK}
         care-mail: {kind: email}
         hook: {kind: webhook, url: "https://example.com/earful", secret_env: EARFUL_WEBHOOK_SECRET}
+        pager: {kind: apprise, url_env: EARFUL_APPRISE_URL}   # any Apprise URL, e.g. tgram://...
       routes:
         - {brand: "*", level: 1, channel: console, to: service-lead}
         - {brand: Acme, level: 2, channel: care-mail, to: manager@example.com}
@@ -33,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from earful.config.digest import parse_hhmm
 from earful.config.durations import parse_duration
 
-ChannelKind = Literal["console", "file", "email", "slack", "teams", "webhook"]
+ChannelKind = Literal["console", "file", "email", "slack", "teams", "webhook", "apprise"]
 
 
 def _duration(value: object) -> timedelta:
@@ -58,13 +59,28 @@ class LevelConfig(BaseModel):
 class ChannelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: ChannelKind = Field(description="console, file, email, slack, teams or webhook")
+    kind: ChannelKind = Field(description="console, file, email, slack, teams, webhook or apprise")
     url: str | None = Field(None, description="webhook URL (slack, teams, webhook)")
-    url_env: str | None = Field(None, description="environment variable holding the URL")
+    url_env: str | None = Field(
+        None,
+        description="environment variable holding the URL (apprise: required, the Apprise URL)",
+    )
     secret_env: str | None = Field(
         None, description="webhook: environment variable holding the HMAC-SHA256 signing secret"
     )
     path: str | None = Field(None, description="file: the JSON Lines file appended to")
+
+    @model_validator(mode="after")
+    def _apprise_url_from_env(self) -> ChannelConfig:
+        if self.kind == "apprise":
+            if self.url is not None:
+                raise ValueError(
+                    "an Apprise URL carries credentials: put it in an environment variable and "
+                    "name that in url_env (not url)"
+                )
+            if not self.url_env:
+                raise ValueError("kind apprise needs url_env (the variable holding the URL)")
+        return self
 
 
 class RouteConfig(BaseModel):

@@ -487,10 +487,23 @@ def find_config_errors(
                 ConfigError(problem, file=file, line=line, field=render_path(where, named))
             )
         return None, errors
-    for where, problem in _cross_checks(config):
+    for where, problem in [*_cross_checks(config), *_env_checks(config, env)]:
         file, line = marks.locate(where)
         errors.append(ConfigError(problem, file=file, line=line, field=render_path(where, named)))
     return (None, errors) if errors else (config, [])
+
+
+def _env_checks(config: AppConfig, env: Mapping[str, str]) -> list[tuple[Path_, str]]:
+    """Environment variables the config names that must be set now: an Apprise channel's URL
+    (only the variable's name is reported, never a value)."""
+    return [
+        (
+            ("escalation", "channels", name, "url_env"),
+            f"environment variable {ch.url_env} is not set",
+        )
+        for name, ch in config.escalation.channels.items()
+        if ch.kind == "apprise" and ch.url_env and not env.get(ch.url_env)
+    ]
 
 
 def load_config(directory: Path, env: Mapping[str, str] | None = None) -> AppConfig:

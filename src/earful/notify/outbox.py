@@ -79,6 +79,8 @@ def make_sender(
         return FileSender(Path(channel.path or "escalations.jsonl"))
     if channel.kind == "email":
         return EmailSender(settings)
+    if channel.kind == "apprise":
+        return _apprise_sender(name, channel, env)
     if not url:
         missing = f" ({channel.url_env} is not set)" if channel.url_env else ""
         raise ConfigError(
@@ -98,6 +100,19 @@ def make_sender(
             field="escalation.channels",
         )
     return WebhookSender(url, client, secret=secret)
+
+
+def _apprise_sender(name: str, channel: ChannelConfig, env: Mapping[str, str]) -> Sender:
+    # Imported here: Apprise loads its hundred plugins on first use, which only this needs.
+    from earful.notify.channels.apprise import AppriseSender
+
+    url = env.get(channel.url_env) if channel.url_env else None
+    if not url:
+        raise ConfigError(
+            f"channel {name!r}: url_env {channel.url_env} is not set (it holds the Apprise URL)",
+            field="escalation.channels",
+        )
+    return AppriseSender(url, name=name)
 
 
 def senders_from_config(

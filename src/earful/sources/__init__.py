@@ -11,6 +11,18 @@ from earful.errors import ConfigError
 
 # The kinds a config may name (config validates against the same tuple).
 KINDS = SOURCE_KINDS
+# Kinds whose connector can search the past (``backfill_page``, see ``sources.base``);
+# a test checks this tuple against the modules.
+# (A Bluesky source in Jetstream mode is the exception: the firehose has no search.)
+BACKFILL_KINDS = (
+    "bluesky",
+    "github",
+    "hackernews",
+    "lemmy",
+    "mastodon",
+    "stackexchange",
+    "youtube",
+)
 # kind -> module under earful.sources, where the module is not named after its kind
 _MODULES = {"rss": "feed.connector"}
 

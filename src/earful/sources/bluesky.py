@@ -20,10 +20,15 @@ published_at; ``record.reply.parent.uri`` -> parent_id; likeCount -> likes; repo
 quoteCount -> shares (both re-broadcast the post; each is kept in ``extra``); replyCount ->
 comments. Jetstream events carry no counts and no handle: engagement and author stay unknown
 (the DID is in ``extra``) until ``refresh`` reads them with getPosts.
+
+``backfill_page`` searches the past (``earful sources backfill``, search sources only):
+searchPosts with ``since``/``until`` set to the window, ``sort=latest``, one ``cursor`` page
+at a time. The cursor is ``{"cursor": "..."}``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -35,10 +40,18 @@ import orjson
 from earful.config.models import SourceConfig
 from earful.errors import ConfigError, ParseError, SourceAuthError, SourceError
 from earful.mention import Engagement, RawMention
-from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
+from earful.sources.base import (
+    BackfillPage,
+    BackfillWindow,
+    FetchResult,
+    ParseResult,
+    PollState,
+    RefreshItem,
+    oldest_of,
+)
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, resolve_secret
-from earful.sources.values import MALFORMED, parse_iso_utc
+from earful.sources.values import MALFORMED, load_cursor, parse_iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -363,9 +376,7 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
             "bluesky search needs params.q (or params.mode: jetstream for the firehose)",
             field=f"sources.{source.name}.params.q",
         )
-    service = str(p.get("service") or DEFAULT_SERVICE)
-    token = _session(client, source, service)
-    base = service if token else str(p.get("appview") or PUBLIC_APPVIEW)
+    service, base, token = _search_base(client, source)
     params: dict[str, Any] = {"q": q, "sort": "latest", "limit": 100}
     if p.get("lang"):
         params["lang"] = p["lang"]
@@ -375,21 +386,7 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
     result = FetchResult()
     mentions: list[RawMention] = []
     for _ in range(max_pages):
-        try:
-            data = _get(client, source, base, "app.bsky.feed.searchPosts", params, token)
-        except SourceAuthError as exc:
-            if token:
-                with _sessions_lock:
-                    _sessions.pop((service, str(resolve_secret(p.get("handle")))), None)
-                raise
-            raise SourceAuthError(
-                f"{source.name}: Bluesky's public AppView refused anonymous searchPosts "
-                f"({exc.reason}). Set params.handle and params.app_password "
-                "(${BLUESKY_APP_PASSWORD}, an app password from Settings > Privacy and "
-                "security > App passwords), or use the key-free Jetstream firehose.",
-                source=source.name,
-                reason="auth_required",
-            ) from exc
+        data = _search_posts(client, source, service, base, token, params)
         mentions.extend(parse_data(data).mentions)
         cursor = data.get("cursor")
         if not cursor:
@@ -402,6 +399,89 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
         _add_followers(client, source, base, token, mentions)
     result.mentions = mentions
     return result
+
+
+def _search_base(client: HttpClient, source: SourceConfig) -> tuple[str, str, str | None]:
+    """(PDS service, base URL of the search, session token or None)."""
+    service = str(source.params.get("service") or DEFAULT_SERVICE)
+    token = _session(client, source, service)
+    base = service if token else str(source.params.get("appview") or PUBLIC_APPVIEW)
+    return service, base, token
+
+
+def _search_posts(
+    client: HttpClient,
+    source: SourceConfig,
+    service: str,
+    base: str,
+    token: str | None,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """One app.bsky.feed.searchPosts call; a refusal says what to configure."""
+    try:
+        return _get(client, source, base, "app.bsky.feed.searchPosts", params, token)
+    except SourceAuthError as exc:
+        if token:
+            with _sessions_lock:
+                _sessions.pop((service, str(resolve_secret(source.params.get("handle")))), None)
+            raise
+        raise SourceAuthError(
+            f"{source.name}: Bluesky's public AppView refused anonymous searchPosts "
+            f"({exc.reason}). Set params.handle and params.app_password "
+            "(${BLUESKY_APP_PASSWORD}, an app password from Settings > Privacy and "
+            "security > App passwords), or use the key-free Jetstream firehose.",
+            source=source.name,
+            reason="auth_required",
+        ) from exc
+
+
+def backfill_next(data: dict[str, Any], mentions: list[RawMention]) -> str | None:
+    """The searchPosts cursor of the page after ``data`` (``None``: the last page). Pure."""
+    cursor = data.get("cursor")
+    return str(cursor) if cursor and mentions else None
+
+
+def backfill_page(
+    client: HttpClient, source: SourceConfig, window: BackfillWindow, cursor: str | None
+) -> BackfillPage:
+    """One searchPosts page of posts in ``window``, newest first (``since``/``until``/
+    ``cursor``), with the authors' followers. A Jetstream source cannot: the firehose replays
+    only its last hours."""
+    p = source.params
+    if p.get("mode") == "jetstream":
+        raise SourceError(
+            f"{source.name}: a Jetstream source cannot be backfilled (the firehose keeps only "
+            "its last hours); add a search source (params.q) for the past",
+            source=source.name,
+            reason="config",
+        )
+    q = p.get("q")
+    if not q:
+        raise ConfigError("bluesky search needs params.q", field=f"sources.{source.name}.params.q")
+    requests_before = client.requests
+    service, base, token = _search_base(client, source)
+    params: dict[str, Any] = {"q": q, "sort": "latest", "limit": 100}
+    params["since"] = window.since.isoformat().replace("+00:00", "Z")
+    if window.until is not None:
+        params["until"] = window.until.isoformat().replace("+00:00", "Z")
+    if p.get("lang"):
+        params["lang"] = p["lang"]
+    state = load_cursor(cursor)
+    if isinstance(state, dict) and state.get("cursor"):
+        params["cursor"] = str(state["cursor"])
+    data = _search_posts(client, source, service, base, token, params)
+    parsed = parse_data(data)
+    mentions = _unique(parsed.mentions)
+    if p.get("followers", True):
+        _add_followers(client, source, base, token, mentions)
+    nxt = backfill_next(data, mentions)
+    return BackfillPage(
+        mentions=mentions,
+        cursor=json.dumps({"cursor": nxt}) if nxt else None,
+        oldest=oldest_of(mentions),
+        problems=parsed.problems,
+        requests=client.requests - requests_before,
+    )
 
 
 def _add_followers(

@@ -8,6 +8,12 @@ problems. Without a token the search API allows 10 requests a minute, with one 3
 :class:`TransientSourceError` whose ``retry_after`` comes from ``X-RateLimit-Reset`` (mapped in
 the HTTP layer). Bodies are requested as plain text (``application/vnd.github.text+json``).
 
+``backfill_page`` searches the past (``earful sources backfill``): the query with a
+``created:SINCE..UNTIL`` qualifier, newest first, page by page; at the 1,000-result cap it
+searches again with ``UNTIL`` moved to the oldest item read. The cursor is
+``{"page": N, "until": ISO}``. The search API's rate limit is the HTTP layer's (a 403 with
+the limit exhausted waits for the reset).
+
 ``refresh`` re-reads ``GET /repos/{owner}/{repo}/issues/{number}`` for each known item
 (comments and reactions).
 
@@ -27,19 +33,29 @@ Normalization: ``external_id`` = the issue's global ``id``; ``url`` = ``html_url
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from earful.clock import isoformat_z
 from earful.config.models import SourceConfig
 from earful.errors import ParseError, SourceError, TransientSourceError
 from earful.mention import Engagement, RawMention
-from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
+from earful.sources.base import (
+    BackfillPage,
+    BackfillWindow,
+    FetchResult,
+    ParseResult,
+    PollState,
+    RefreshItem,
+    oldest_of,
+)
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, read_rate_limit, resolve_secret
-from earful.sources.values import keep_parsed, load_json, parse_iso_utc
+from earful.sources.values import keep_parsed, load_cursor, load_json, parse_iso_utc
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -180,6 +196,67 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
     if newest is not None:
         result.cursor = isoformat_z(newest)
     return result
+
+
+def backfill_next(
+    data: Any, page: int, *, per_page: int, oldest: datetime | None
+) -> dict[str, Any] | None:
+    """The cursor after page ``page`` whose body (parsed JSON) is ``data``; ``None``: done.
+    Pure."""
+    items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(items, list) or len(items) < per_page:
+        return None
+    total = as_int(data.get("total_count")) or 0
+    if page * per_page >= total:
+        return None
+    if page * per_page >= SEARCH_CAP:
+        if oldest is None:
+            return None
+        # A new search below the oldest item read: the cap counts per search. Its second is
+        # read again (ids dedupe).
+        return {"page": 1, "until": isoformat_z(oldest + timedelta(seconds=1))}
+    return {"page": page + 1}
+
+
+def backfill_page(
+    client: HttpClient, source: SourceConfig, window: BackfillWindow, cursor: str | None
+) -> BackfillPage:
+    """One page of issues/PRs created in ``window``, newest first (see the module docstring)."""
+    query = str(source.params.get("query") or source.params.get("q") or "").strip()
+    if not query:
+        raise SourceError("github: params.query is empty", source=source.name, reason="config")
+    per_page = max(1, min(100, as_int(source.params.get("per_page")) or 100))
+    state = load_cursor(cursor)
+    state = state if isinstance(state, dict) else {}
+    page = max(1, as_int(state.get("page")) or 1)
+    until = parse_iso_utc(state.get("until")) or window.until
+    # GitHub's range is inclusive at both ends; the window's end is not.
+    upper = isoformat_z(until - timedelta(seconds=1)) if until is not None else "*"
+    response = client.get(
+        f"{_base(source)}/search/issues",
+        params={
+            "q": f"{query} created:{isoformat_z(window.since)}..{upper}",
+            "sort": "created",
+            "order": "desc",
+            "per_page": per_page,
+            "page": page,
+        },
+        headers=_headers(source, "application/vnd.github.text+json"),
+        source=source.name,
+    )
+    parsed = parse(response.body, url=response.url)
+    oldest = oldest_of(parsed.mentions)
+    nxt = backfill_next(response.json(), page, per_page=per_page, oldest=oldest)
+    if nxt is not None and "until" not in nxt and state.get("until"):
+        nxt["until"] = state["until"]
+    return BackfillPage(
+        mentions=parsed.mentions,
+        cursor=json.dumps(nxt, sort_keys=True) if nxt is not None else None,
+        oldest=oldest,
+        problems=parsed.problems,
+        requests=1,
+        bytes_received=len(response.body),
+    )
 
 
 def refresh(client: HttpClient, source: SourceConfig, items: list[RefreshItem]) -> list[RawMention]:

@@ -6,6 +6,11 @@ that is *time-sliced*: the next slice asks again with ``created_at_i<`` the olde
 down to the cursor. The cursor is the newest ``created_at_i`` seen (epoch seconds, as text).
 The first poll (no cursor) reads one page of the newest hits, not all of history.
 
+``backfill_page`` searches the past (``earful sources backfill``): ``search_by_date`` with
+``numericFilters=created_at_i>=SINCE,created_at_i<UNTIL``, newest first, page by page; past
+Algolia's 1,000-hit window it slices again below the oldest hit, like ``fetch``. The cursor is
+``{"page": N, "upper": EPOCH}`` (``upper``: the exclusive upper bound of the current slice).
+
 ``refresh`` re-reads points and comment counts of known stories in batches of 50 with one
 ``search?tags=story,(story_1,story_2,...)`` call per batch. Comment hits carry no points in the
 API, so only stories are refreshed.
@@ -32,6 +37,7 @@ comments; ``parent_id`` for comments.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -40,7 +46,15 @@ from typing import Any
 from earful.config.models import SourceConfig
 from earful.errors import ParseError
 from earful.mention import Engagement, RawMention
-from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
+from earful.sources.base import (
+    BackfillPage,
+    BackfillWindow,
+    FetchResult,
+    ParseResult,
+    PollState,
+    RefreshItem,
+    oldest_of,
+)
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int
 from earful.sources.values import keep_parsed, load_json, parse_iso_utc
@@ -196,6 +210,81 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
 
 def _epoch(mention: RawMention) -> int | None:
     return int(mention.published_at.timestamp()) if mention.published_at else None
+
+
+def backfill_next(data: Any, cursor: dict[str, int], *, per_page: int) -> dict[str, int] | None:
+    """The cursor of the page after ``data`` (an Algolia search body already parsed as JSON)
+    read at ``cursor``; ``None`` when the window is exhausted. Pure."""
+    hits = data.get("hits") if isinstance(data, dict) else None
+    if not isinstance(hits, list) or not hits:
+        return None
+    page = cursor.get("page", 0)
+    upper = cursor.get("upper")
+    nb_pages = as_int(data.get("nbPages")) or 0
+    nb_hits = as_int(data.get("nbHits")) or 0
+    if page + 1 < nb_pages and (page + 2) * per_page <= ALGOLIA_HIT_CAP:
+        return {"page": page + 1, **({"upper": upper} if upper is not None else {})}
+    if nb_hits <= (page + 1) * per_page:
+        return None
+    stamps = (as_int(h.get("created_at_i")) for h in hits if isinstance(h, dict))
+    oldest = min((s for s in stamps if s is not None), default=None)
+    if oldest is None:
+        return None
+    # The window's 1,000 hits are used up: slice below the oldest hit. Its second is read
+    # again (ids dedupe) unless that would make no progress.
+    new_upper = oldest + 1 if upper is None or oldest + 1 < upper else oldest
+    if upper is not None and new_upper >= upper:
+        return None
+    return {"page": 0, "upper": new_upper}
+
+
+def _backfill_cursor(raw: str | None) -> dict[str, int]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k in ("page", "upper") if isinstance(v := data.get(k), int)}
+
+
+def backfill_page(
+    client: HttpClient, source: SourceConfig, window: BackfillWindow, cursor: str | None
+) -> BackfillPage:
+    """One page of hits created in ``window``, newest first (see the module docstring)."""
+    params = source.params
+    per_page = max(1, min(ALGOLIA_HIT_CAP, as_int(params.get("hits_per_page")) or 100))
+    state = _backfill_cursor(cursor)
+    upper = state.get("upper")
+    if upper is None and window.until is not None:
+        upper = int(window.until.timestamp())
+    filters = [f"created_at_i>={int(window.since.timestamp())}"]
+    if upper is not None:
+        filters.append(f"created_at_i<{upper}")
+    response = client.get(
+        f"{_base(source)}/search_by_date",
+        params={
+            "query": str(params.get("query") or ""),
+            "tags": str(params.get("tags") or "(story,comment)"),
+            "hitsPerPage": per_page,
+            "page": state.get("page", 0),
+            "numericFilters": ",".join(filters),
+        },
+        source=source.name,
+    )
+    parsed = parse(response.body, url=response.url)
+    read_at = {"page": state.get("page", 0), **({"upper": upper} if upper is not None else {})}
+    nxt = backfill_next(response.json(), read_at, per_page=per_page)
+    return BackfillPage(
+        mentions=parsed.mentions,
+        cursor=json.dumps(nxt, sort_keys=True) if nxt is not None else None,
+        oldest=oldest_of(parsed.mentions),
+        problems=parsed.problems,
+        requests=1,
+        bytes_received=len(response.body),
+    )
 
 
 def refresh(client: HttpClient, source: SourceConfig, items: list[RefreshItem]) -> list[RawMention]:

@@ -5,6 +5,11 @@ every listed instance and pages (``page=1,2,…``) back to the newest ``publishe
 previous poll; the cursor is a JSON object mapping ``"<instance>|<type>"`` to that time. The
 first poll reads one page.
 
+``backfill_page`` searches the past (``earful sources backfill``): the same search, one
+(instance, type) after the other, ``page=1,2,…`` until a page is short or older than
+``since`` (Lemmy has no date filter: items newer than ``until`` are read and left out). The
+cursor is ``{"job": N, "page": P}``.
+
 ``refresh`` re-reads ``GET /api/v3/post?id=`` / ``/api/v3/comment?id=`` on the item's origin
 instance (from its ``ap_id`` URL, ``https://host/post/N``), whose counts are authoritative.
 
@@ -34,13 +39,22 @@ import html
 import json
 import logging
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from earful.config.models import SourceConfig
 from earful.errors import ParseError, SourceError, TransientSourceError
 from earful.mention import Engagement, RawMention
-from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
+from earful.sources.base import (
+    BackfillPage,
+    BackfillWindow,
+    FetchResult,
+    ParseResult,
+    PollState,
+    RefreshItem,
+    oldest_of,
+)
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, param_list
 from earful.sources.values import keep_parsed, load_cursor, load_json, parse_iso_utc
@@ -234,6 +248,68 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
     result.mentions = list(seen.values())
     result.cursor = json.dumps(cursors, sort_keys=True) if cursors else state.cursor
     return result
+
+
+def backfill_next(
+    mentions: list[RawMention], cursor: dict[str, int], *, jobs: int, limit: int, since: datetime
+) -> dict[str, int] | None:
+    """The cursor after the page read at ``cursor`` that held ``mentions``; ``None``: done.
+    A job (one instance and type) ends at a short page or one older than ``since``. Pure."""
+    job, page = cursor.get("job", 0), cursor.get("page", 1)
+    oldest = oldest_of(mentions)
+    if len(mentions) >= limit and (oldest is None or oldest >= since):
+        return {"job": job, "page": page + 1}
+    return {"job": job + 1, "page": 1} if job + 1 < jobs else None
+
+
+def backfill_page(
+    client: HttpClient, source: SourceConfig, window: BackfillWindow, cursor: str | None
+) -> BackfillPage:
+    """One page of one instance's search, sorted New, back in time (module docstring)."""
+    params = source.params
+    query = str(params.get("query") or params.get("q") or "").strip()
+    instances = [_instance_base(i) for i in param_list(params, "instances")]
+    if not instances and source.url:
+        instances = [_instance_base(source.url)]
+    if not query or not instances:
+        raise SourceError(
+            "lemmy: params.instances and params.query are required",
+            source=source.name,
+            reason="config",
+        )
+    types = param_list(params, "types") or ["Posts", "Comments"]
+    jobs = [(base, kind) for base in instances for kind in types]
+    limit = max(1, min(MAX_LIMIT, as_int(params.get("limit")) or MAX_LIMIT))
+    raw = load_cursor(cursor)
+    state = raw if isinstance(raw, dict) else {}
+    job, page = as_int(state.get("job")) or 0, max(1, as_int(state.get("page")) or 1)
+    if job >= len(jobs):
+        return BackfillPage()
+    base, kind = jobs[job]
+    response = client.get(
+        f"{base}/api/v3/search",
+        params={
+            "q": query,
+            "type_": kind,
+            "sort": "New",
+            "listing_type": "All",
+            "limit": limit,
+            "page": page,
+        },
+        source=source.name,
+    )
+    parsed = parse(response.body, url=response.url)
+    nxt = backfill_next(
+        parsed.mentions, {"job": job, "page": page}, jobs=len(jobs), limit=limit, since=window.since
+    )
+    return BackfillPage(
+        mentions=parsed.mentions,
+        cursor=json.dumps(nxt, sort_keys=True) if nxt is not None else None,
+        oldest=oldest_of(parsed.mentions),
+        problems=parsed.problems,
+        requests=1,
+        bytes_received=len(response.body),
+    )
 
 
 def refresh(client: HttpClient, source: SourceConfig, items: list[RefreshItem]) -> list[RawMention]:

@@ -12,6 +12,11 @@ That is reported as a :class:`SourceAuthError` naming the instance; when other i
 same source still answer, it is recorded as a problem and their statuses are kept. Anonymous
 ``/api/v2/search`` of statuses is refused by most instances; that too is a problem, not a crash.
 
+``backfill_page`` reads the same timelines back in time (``earful sources backfill``): one
+(instance, hashtag or search) after the other, paging with ``max_id`` (the smallest status id
+of the page before; for ``until``, the snowflake id of that instant), until a page is short,
+empty or older than ``since``. The cursor is ``{"job": N, "max_id": "..."}``.
+
 ``refresh`` re-reads ``GET /api/v1/statuses/:id`` on the status's *origin* server (parsed from
 its ``url``, so the counts are the author's server's, the freshest), falling back to the first
 listed instance and the stored id.
@@ -39,13 +44,22 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from earful.config.models import SourceConfig
 from earful.errors import ParseError, SourceAuthError, SourceError, TransientSourceError
 from earful.mention import Engagement, RawMention
-from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
+from earful.sources.base import (
+    BackfillPage,
+    BackfillWindow,
+    FetchResult,
+    ParseResult,
+    PollState,
+    RefreshItem,
+    oldest_of,
+)
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, param_list
 from earful.sources.values import keep_parsed, load_cursor, load_json, parse_iso_utc
@@ -147,22 +161,14 @@ def _load_cursor(raw: str | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchResult:
-    """New statuses of every configured hashtag timeline (and search) since the cursor."""
+def _jobs(source: SourceConfig) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(instance base, cursor key, endpoint, extra query) of every timeline to read."""
     params = source.params
     instances = [_instance_base(i) for i in param_list(params, "instances")]
     if not instances and source.url:
         instances = [_instance_base(source.url)]
     hashtags = [h.lstrip("#") for h in param_list(params, "hashtags")]
     query = str(params.get("search") or "").strip()
-    limit = max(1, min(MAX_LIMIT, as_int(params.get("limit")) or MAX_LIMIT))
-    max_pages = max(1, as_int(params.get("max_pages")) or 5)
-    cursors = _load_cursor(state.cursor)
-    result = FetchResult()
-    seen: dict[tuple[str, str], RawMention] = {}
-    auth_failures: list[str] = []
-    succeeded = 0
-
     jobs: list[tuple[str, str, str, dict[str, Any]]] = []
     for base in instances:
         for tag in hashtags:
@@ -171,6 +177,20 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
         if query:
             search = {"q": query, "type": "statuses"}
             jobs.append((base, f"{base}|search", f"{base}/api/v2/search", search))
+    return jobs
+
+
+def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchResult:
+    """New statuses of every configured hashtag timeline (and search) since the cursor."""
+    params = source.params
+    limit = max(1, min(MAX_LIMIT, as_int(params.get("limit")) or MAX_LIMIT))
+    max_pages = max(1, as_int(params.get("max_pages")) or 5)
+    cursors = _load_cursor(state.cursor)
+    result = FetchResult()
+    seen: dict[tuple[str, str], RawMention] = {}
+    auth_failures: list[str] = []
+    succeeded = 0
+    jobs = _jobs(source)
 
     for base, key, endpoint, extra_params in jobs:
         try:
@@ -238,6 +258,66 @@ def _read_timeline(
             break  # first poll reads one page; a short page means we caught up
         min_id = max((m.external_id for m in parsed.mentions), key=_id_key)
     return out
+
+
+def snowflake_at(when: datetime) -> str:
+    """The smallest Mastodon status id created at ``when`` (ids are milliseconds << 16), so
+    ``max_id`` of it pages from that instant back."""
+    return str(int(when.timestamp() * 1000) << 16)
+
+
+def backfill_next_max_id(body: bytes) -> str | None:
+    """The ``max_id`` of the page after ``body`` (a status list or v2 search result): the
+    smallest id on it, reblog wrappers included (paging follows the timeline's own ids).
+    ``None`` for an empty page. Pure."""
+    data = load_json(body, KIND)
+    items = data.get("statuses") if isinstance(data, dict) else data
+    ids = [str(i["id"]) for i in items or [] if isinstance(i, dict) and i.get("id")]
+    return min(ids, key=_id_key) if ids else None
+
+
+def backfill_page(
+    client: HttpClient, source: SourceConfig, window: BackfillWindow, cursor: str | None
+) -> BackfillPage:
+    """One page of one timeline back in time (see the module docstring)."""
+    jobs = _jobs(source)
+    if not jobs:
+        raise SourceError(
+            "mastodon: params.instances and params.hashtags (or search) are required",
+            source=source.name,
+            reason="config",
+        )
+    state = load_cursor(cursor)
+    state = state if isinstance(state, dict) else {}
+    job = as_int(state.get("job")) or 0
+    if job >= len(jobs):
+        return BackfillPage()
+    _base, _key, endpoint, extra = jobs[job]
+    limit = max(1, min(MAX_LIMIT, as_int(source.params.get("limit")) or MAX_LIMIT))
+    max_id = state.get("max_id") or (snowflake_at(window.until) if window.until else None)
+    query: dict[str, Any] = dict(extra, limit=limit)
+    if max_id:
+        query["max_id"] = str(max_id)
+    response = client.get(endpoint, params=query, source=source.name)
+    parsed = parse(response.body, url=endpoint)
+    page = BackfillPage(
+        mentions=parsed.mentions,
+        oldest=oldest_of(parsed.mentions),
+        problems=parsed.problems,
+        requests=1,
+        bytes_received=len(response.body),
+    )
+    after = backfill_next_max_id(response.body)
+    finished = (
+        after is None
+        or len(parsed.mentions) < limit
+        or (page.oldest is not None and page.oldest < window.since)
+    )
+    if not finished:
+        page.cursor = json.dumps({"job": job, "max_id": after}, sort_keys=True)
+    elif job + 1 < len(jobs):
+        page.cursor = json.dumps({"job": job + 1}, sort_keys=True)
+    return page
 
 
 def refresh(client: HttpClient, source: SourceConfig, items: list[RefreshItem]) -> list[RawMention]:

@@ -11,6 +11,11 @@ passed. Earful obeys it across polls: the deadline is kept in the cursor, paging
 page carries ``backoff``, and a poll that comes too early raises
 :class:`TransientSourceError` with ``retry_after`` instead of calling the API.
 
+``backfill_page`` searches the past (``earful sources backfill``): the same search with
+``fromdate``/``todate`` set to the window, page by page while ``has_more``. The cursor is
+``{"page": N}``; a ``backoff`` on a page is returned as the wait before the next one, and
+``quota_remaining`` as ``quota_left`` (the backfill stops, resumable, when it reaches 0).
+
 ``refresh`` re-reads score, answer and view counts with ``/2.3/questions/{ids}`` (100 ids a
 call, per site).
 
@@ -45,7 +50,15 @@ from urllib.parse import urlsplit
 from earful.config.models import SourceConfig
 from earful.errors import ParseError, TransientSourceError
 from earful.mention import Engagement, RawMention
-from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
+from earful.sources.base import (
+    BackfillPage,
+    BackfillWindow,
+    FetchResult,
+    ParseResult,
+    PollState,
+    RefreshItem,
+    oldest_of,
+)
 from earful.sources.http import HttpClient
 from earful.sources.limits import as_int, resolve_secret
 from earful.sources.values import keep_parsed, load_cursor, load_json
@@ -131,20 +144,8 @@ def _cursor(raw: str | None) -> dict[str, float]:
     return {}
 
 
-def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchResult:
-    """Questions created since the previous poll, obeying ``backoff`` and reporting quota."""
+def _search_params(source: SourceConfig) -> dict[str, Any]:
     params = source.params
-    cursor = _cursor(state.cursor)
-    now = time.time()
-    not_before = cursor.get("not_before", 0.0)
-    if not_before > now:
-        raise TransientSourceError(
-            f"stackexchange: the API asked for a backoff; next call allowed in "
-            f"{not_before - now:.0f}s",
-            source=source.name,
-            reason="backoff",
-            retry_after=not_before - now,
-        )
     query: dict[str, Any] = {
         "order": "desc",
         "sort": "creation",
@@ -160,6 +161,24 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
     key = resolve_secret(params.get("key"))
     if key:
         query["key"] = key
+    return query
+
+
+def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchResult:
+    """Questions created since the previous poll, obeying ``backoff`` and reporting quota."""
+    params = source.params
+    cursor = _cursor(state.cursor)
+    now = time.time()
+    not_before = cursor.get("not_before", 0.0)
+    if not_before > now:
+        raise TransientSourceError(
+            f"stackexchange: the API asked for a backoff; next call allowed in "
+            f"{not_before - now:.0f}s",
+            source=source.name,
+            reason="backoff",
+            retry_after=not_before - now,
+        )
+    query = _search_params(source)
     since = cursor.get("fromdate")
     if since is not None:
         query["fromdate"] = int(since) + 1  # fromdate is inclusive
@@ -202,6 +221,42 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
         cursor["fromdate"] = newest
     result.cursor = json.dumps(cursor, sort_keys=True) if cursor else state.cursor
     return result
+
+
+def backfill_next(data: Any, page: int) -> dict[str, int] | None:
+    """The cursor after page ``page`` whose body (parsed JSON) is ``data``; ``None``: done.
+    Pure."""
+    if not isinstance(data, dict) or not data.get("has_more") or not data.get("items"):
+        return None
+    return {"page": page + 1}
+
+
+def backfill_page(
+    client: HttpClient, source: SourceConfig, window: BackfillWindow, cursor: str | None
+) -> BackfillPage:
+    """One page of questions created in ``window``, newest first (see the module docstring)."""
+    raw = load_cursor(cursor)
+    page = as_int(raw.get("page")) if isinstance(raw, dict) else None
+    page = max(1, page or 1)
+    query = _search_params(source)
+    query["fromdate"] = int(window.since.timestamp())
+    if window.until is not None:
+        query["todate"] = int(window.until.timestamp()) - 1  # todate is inclusive
+    query["page"] = page
+    response = client.get(f"{_base(source)}/search/advanced", params=query, source=source.name)
+    parsed = parse(response.body, url=response.url)
+    data = response.json()
+    nxt = backfill_next(data, page)
+    return BackfillPage(
+        mentions=parsed.mentions,
+        cursor=json.dumps(nxt) if nxt is not None else None,
+        oldest=oldest_of(parsed.mentions),
+        problems=parsed.problems,
+        requests=1,
+        bytes_received=len(response.body),
+        quota_left=as_int(data.get("quota_remaining")),
+        wait_s=float(as_int(data.get("backoff")) or 0),
+    )
 
 
 def refresh(client: HttpClient, source: SourceConfig, items: list[RefreshItem]) -> list[RawMention]:

@@ -19,12 +19,20 @@ client's :class:`~earful.sources.limits.Limits` — in Redis when Celery workers
 sources with the same key, on any worker, spend one budget — and stops with
 :class:`~earful.errors.QuotaExceededError` *before* a call would exceed it. ``params.api_url``
 points at another API root (a proxy or a test server); the default is Google's.
+
+``backfill_page`` searches the past (``earful sources backfill``): search.list with
+``publishedAfter``/``publishedBefore`` set to the window, ``order=date``, one ``pageToken``
+page (100 units) at a time, plus the page's statistics and channel subscribers (1 unit a
+call). The cursor is ``{"pageToken": "..."}``; the daily quota stops it, resumable, with
+:class:`~earful.errors.QuotaExceededError` before a call would exceed the budget. YouTube
+serves about 500 results per search, so a long window may end before ``since``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -33,10 +41,18 @@ from earful.clock import isoformat_z
 from earful.config.models import SourceConfig
 from earful.errors import ConfigError, ParseError, SourceAuthError
 from earful.mention import Engagement, RawMention
-from earful.sources.base import FetchResult, ParseResult, PollState, RefreshItem
+from earful.sources.base import (
+    BackfillPage,
+    BackfillWindow,
+    FetchResult,
+    ParseResult,
+    PollState,
+    RefreshItem,
+    oldest_of,
+)
 from earful.sources.http import HttpClient
 from earful.sources.limits import Quota, as_int, param_list, resolve_secret
-from earful.sources.values import MALFORMED, parse_iso_utc
+from earful.sources.values import MALFORMED, load_cursor, parse_iso_utc
 from earful.text import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -347,6 +363,53 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
     result.mentions = mentions
     result.quota_left = quota.remaining()
     return result
+
+
+def backfill_page(
+    client: HttpClient, source: SourceConfig, window: BackfillWindow, cursor: str | None
+) -> BackfillPage:
+    """One search.list page of videos published in ``window``, newest first, with their
+    statistics and channels' subscribers (see the module docstring)."""
+    p = source.params
+    q = p.get("q")
+    if not q:
+        raise ConfigError("youtube needs params.q", field=f"sources.{source.name}.params.q")
+    key = _key(source)
+    quota = quota_for(client, source, key)
+    search: dict[str, Any] = {
+        "part": "snippet",
+        "q": q,
+        "type": "video",
+        "order": "date",
+        "maxResults": 50,
+        "publishedAfter": isoformat_z(window.since),
+        "key": key,
+    }
+    if window.until is not None:
+        search["publishedBefore"] = isoformat_z(window.until)
+    for opt, name in (("region_code", "regionCode"), ("language", "relevanceLanguage")):
+        if p.get(opt):
+            search[name] = p[opt]
+    state = load_cursor(cursor)
+    if isinstance(state, dict) and state.get("pageToken"):
+        search["pageToken"] = str(state["pageToken"])
+    requests_before = client.requests
+    data = _call(client, source, quota, "search", search, SEARCH_COST)
+    found = parse_data(data)
+    by_id = {m.external_id: m for m in found.mentions}
+    detailed = _videos(client, source, quota, list(by_id), key)
+    mentions = [detailed.get(vid, m) for vid, m in by_id.items()]
+    if p.get("followers", True):
+        _add_followers(client, source, quota, mentions, key)
+    token = next_page_token(data)
+    return BackfillPage(
+        mentions=mentions,
+        cursor=json.dumps({"pageToken": token}) if token and mentions else None,
+        oldest=oldest_of(mentions),
+        problems=found.problems,
+        requests=client.requests - requests_before,
+        quota_left=quota.remaining(),
+    )
 
 
 def _list_by_ids(

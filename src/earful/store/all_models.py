@@ -5,6 +5,7 @@ Alembic's env.py and the schema test import this; add a line when a feature adds
 
 from earful.store import (
     annotations,
+    backfill,
     brand_queries,
     digest_runs,
     escalations,
@@ -15,6 +16,7 @@ from earful.store import (
 
 __all__ = [
     "annotations",
+    "backfill",
     "brand_queries",
     "digest_runs",
     "escalations",
