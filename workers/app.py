@@ -19,9 +19,11 @@ from celery.signals import after_setup_logger, after_setup_task_logger
 
 from earful.run.celery_config import celery_config
 from earful.run.distributed import install_log_filter
+from earful.run.memory import tune_gc
 from earful.settings import get_settings
 
 app = Celery("earful")
+tune_gc()  # the worker process keeps brand windows for days (see earful.run.memory)
 
 
 @app.on_configure.connect  # type: ignore[untyped-decorator]

@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from earful.cli.common import CliState, db_reason, default_config_dir, default_db_url
 from earful.errors import ConfigError, EarfulError
+from earful.run.memory import tune_gc
 
 app = typer.Typer(
     name="earful",
@@ -93,6 +94,7 @@ def _flags_without_types(command: Any) -> Any:
 
 def main() -> None:
     """Console-script entry point: maps Earful errors to exit codes and one-line reasons."""
+    tune_gc()
     try:
         # In non-standalone mode click *returns* the code of a typer.Exit raised in a command.
         code = _flags_without_types(typer.main.get_command(app))(standalone_mode=False)

@@ -90,7 +90,7 @@ class BrandWindow:
     # Texts at least this similar are copies of one text (core links, see ``Incident``).
     copy_jaccard: float = 0.9
     # Classes of one LSH bucket a new class is compared with (the most recent ones).
-    bucket_recent: int = 32
+    bucket_recent: int = 8
     # A phrase already shared by this many posts is the brand's everyday vocabulary (many
     # people with the same ordinary problem), not one story: it makes no more links.
     phrase_cap: int = 50
