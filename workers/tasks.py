@@ -119,6 +119,12 @@ def check_sla() -> int:
     return raised
 
 
+@app.task(name="earful.rematch_changed", base=EarfulTask)  # type: ignore[untyped-decorator]
+def rematch_changed() -> int:
+    """Re-match stored mentions of brands whose queries changed since they were matched."""
+    return distributed.rematch_changed(runtime())
+
+
 @app.task(name="earful.build_digests", base=EarfulTask)  # type: ignore[untyped-decorator]
 def build_digests() -> int:
     return distributed.build_digests(runtime())

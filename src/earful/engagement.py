@@ -36,7 +36,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -49,6 +48,7 @@ from earful.sources import KINDS, connector_for
 from earful.sources.base import RefreshItem
 from earful.sources.http import HttpClient
 from earful.store.db import run_in_transaction
+from earful.store.mentions import conflict_insert
 from earful.store.models import EngagementSnapshot, Mention
 
 logger = logging.getLogger(__name__)
@@ -112,12 +112,6 @@ def next_refresh_delay(
 def _table(model: Any) -> Table:
     table: Table = model.__table__
     return table
-
-
-def _insert(session: Session, table: Table) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _refreshable_kinds() -> dict[str, Any]:
@@ -281,7 +275,9 @@ def _store(
         values["next_refresh_at"] = now + delay if delay is not None else None
         session.execute(update(m).where(m.c.id == item.id).values(**values))
     if snapshots:
-        stmt = _insert(session, s).on_conflict_do_nothing(index_elements=["mention_id", "at"])
+        stmt = conflict_insert(session, s).on_conflict_do_nothing(
+            index_elements=["mention_id", "at"]
+        )
         session.execute(stmt, snapshots)
     return refreshed
 

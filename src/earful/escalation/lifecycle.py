@@ -48,7 +48,7 @@ from earful.config.escalation import EscalationConfig, QuietHours
 from earful.config.risk import RiskConfig
 from earful.errors import EarfulError
 from earful.store.escalations import Escalation, EscalationEvent, Notification
-from earful.store.mentions import _insert
+from earful.store.mentions import conflict_insert
 
 if TYPE_CHECKING:  # risk scores, escalation only stores the reasons it is handed
     from earful.risk.scoring import Reason
@@ -177,7 +177,7 @@ def enqueue_notifications(
         # ON CONFLICT, not read-then-insert: two workers enqueueing the same (escalation,
         # level, recipient) at once make one row.
         stmt = (
-            _insert(session, table)
+            conflict_insert(session, table)
             .values(
                 escalation_id=esc.id,
                 level=level,

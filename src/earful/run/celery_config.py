@@ -28,6 +28,7 @@ TASK_ROUTES = {
     "earful.deliver_notifications": {"queue": "notify"},
     "earful.check_sla": {"queue": "notify"},
     "earful.build_digests": {"queue": "digest"},
+    "earful.rematch_changed": {"queue": "digest"},
 }
 
 
@@ -41,6 +42,9 @@ BEAT = [
     ("build-digests", "earful.build_digests", 300),
     # Risk evaluations lost with the queue (a Redis restart): found in the store, sent again.
     ("sweep-unscored", "earful.sweep_unscored", 120),
+    # Brands whose queries changed (the workers reload changed config files): stored mentions
+    # re-matched, as ``earful run`` does on start-up and reload.
+    ("rematch-changed", "earful.rematch_changed", 300),
 ]
 
 

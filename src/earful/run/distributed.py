@@ -52,7 +52,7 @@ from earful.notify.outbox import default_deliverer
 from earful.pipeline import PipelineContext, build_context, process_batch, run_after_batch
 from earful.risk import evaluation as risk_eval
 from earful.risk.evaluation import evaluate_and_escalate, run_sla_checks
-from earful.run import runner, sweep
+from earful.run import rematch, runner, sweep
 from earful.settings import Settings
 from earful.sources.http import HttpClient, make_client
 from earful.sources.limits import make_limits
@@ -448,6 +448,14 @@ def sweep_unscored(
 def check_sla(rt: Runtime) -> int:
 
     return run_sla_checks(rt.engine, now=rt.clock.now(), config=rt.config())
+
+
+def rematch_changed(rt: Runtime) -> int:
+    """Re-match stored mentions of the brands whose queries changed (``run.rematch``; its
+    writes are conflict-safe, so two workers doing it at once end as one); returns how many
+    links changed."""
+    report = rematch.rematch_changed(rt.engine, rt.config(), now=rt.clock.now())
+    return report.changed if report is not None else 0
 
 
 def deliver_notifications(rt: Runtime) -> int:

@@ -54,6 +54,7 @@ from earful.store.brand_queries import (
     stored_fingerprints,
 )
 from earful.store.escalations import Escalation
+from earful.store.mentions import conflict_insert
 from earful.store.models import Mention, MentionBrand
 
 logger = logging.getLogger(__name__)
@@ -301,7 +302,15 @@ def _rematch_chunk(
         pairs = tuple_(col(MentionBrand.mention_id), col(MentionBrand.brand))
         for part in _parts(drops):
             session.execute(delete(MentionBrand).where(pairs.in_(part)))
-        session.add_all(adds)
+        if adds:
+            # A poll storing the same link meanwhile (``earful run`` beside this command, or
+            # another worker) wins the race harmlessly: the database keeps one row.
+            rows = [
+                {c: getattr(a, c) for c in ("mention_id", "brand", "published_at", "is_competitor")}
+                for a in adds
+            ]
+            table = MentionBrand.__table__  # type: ignore[attr-defined]
+            session.execute(conflict_insert(session, table).on_conflict_do_nothing(), rows)
         session.commit()
 
 

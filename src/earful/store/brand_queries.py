@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
+from earful.store.mentions import conflict_insert
 from earful.store.types import utc_column
 
 
@@ -29,14 +30,20 @@ def stored_fingerprints(session: Session) -> dict[str, str]:
 
 
 def save_fingerprints(session: Session, *, fingerprints: dict[str, str], now: datetime) -> None:
-    """Record ``fingerprints`` (brand -> fingerprint) as matched at ``now``."""
-    for brand, fingerprint in fingerprints.items():
-        row = session.get(BrandQueryState, brand)
-        if row is None:
-            session.add(BrandQueryState(brand=brand, fingerprint=fingerprint, matched_at=now))
-        else:
-            row.fingerprint, row.matched_at = fingerprint, now
-            session.add(row)
+    """Record ``fingerprints`` (brand -> fingerprint) as matched at ``now`` (an upsert: two
+    processes recording at once leave one row per brand)."""
+    if not fingerprints:
+        return
+    rows = [{"brand": b, "fingerprint": f, "matched_at": now} for b, f in fingerprints.items()]
+    table = BrandQueryState.__table__  # type: ignore[attr-defined]
+    stmt = conflict_insert(session, table)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["brand"],
+            set_={"fingerprint": stmt.excluded.fingerprint, "matched_at": stmt.excluded.matched_at},
+        ),
+        rows,
+    )
 
 
 def forget_fingerprints(session: Session, *, brands: list[str]) -> None:

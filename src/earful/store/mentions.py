@@ -192,7 +192,7 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _insert(session: Session, table: Table) -> Any:
+def conflict_insert(session: Session, table: Table) -> Any:
     """A dialect ``insert`` that supports ``on_conflict_*`` (PostgreSQL and SQLite)."""
     return _dialect_insert(session.get_bind().dialect.name)(table)
 

@@ -31,7 +31,7 @@ from earful.store.mentions import BrandHit as BrandHit
 from earful.store.mentions import ScoredMention as ScoredMention
 from earful.store.mentions import ScoreLike as ScoreLike
 from earful.store.mentions import UpsertReport as UpsertReport
-from earful.store.mentions import _insert, _table, chunks
+from earful.store.mentions import _table, chunks, conflict_insert
 from earful.store.mentions import canonical_url as canonical_url
 from earful.store.mentions import clean_key as clean_key
 from earful.store.mentions import clean_text as clean_text
@@ -54,7 +54,7 @@ def get_source_state(session: Session, *, name: str) -> SourceState | None:
 def get_or_create_source_state(session: Session, *, name: str, kind: str) -> SourceState:
     """The state row of source ``name``, created (never polled, due at once) when missing."""
     table = _table(SourceState)
-    stmt = _insert(session, table).values(
+    stmt = conflict_insert(session, table).values(
         name=name, kind=kind, enabled=True, consecutive_failures=0
     )
     session.exec(stmt.on_conflict_do_nothing(index_elements=["name"]))

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from earful.bench.workload import BRANDS, feed_bodies
 from earful.clock import SimulatedClock
@@ -23,6 +23,7 @@ from earful.settings import Settings
 from earful.sources.http import make_client
 from earful.store import repository
 from earful.store.db import run_in_transaction
+from earful.store.models import Mention, MentionBrand
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BODIES = {f"/f{i}.xml": body for i, body in enumerate(feed_bodies(60, per_feed=20))}
@@ -354,3 +355,41 @@ def test_tasks_retry_transient_errors_only(
     result = tasks.poll_source.apply(args=("f0", "tick:x"))
     assert len(attempts) == calls
     assert result.successful() is ok
+
+
+def test_rematch_task_follows_a_query_change_in_the_config_files(
+    rt: distributed.Runtime, tmp_path: Path
+) -> None:
+    for claim in distributed.tick(rt, lambda c: None):
+        distributed.poll_claimed(rt, claim.source, claim.token)
+    brand = BRANDS[0]
+    with Session(rt.engine) as s:
+        linked = s.exec(select(MentionBrand).where(MentionBrand.brand == brand)).all()
+    assert linked
+    assert distributed.rematch_changed(rt) == 0  # first pass: the fingerprints are recorded
+    texts = {b.mention_id: _text(rt.engine, b.mention_id).lower() for b in linked}
+    word = next(
+        w for w in ("refund", "bag", "delayed", "crashing") if any(w in t for t in texts.values())
+    )
+    # The admin narrows the first brand's query: its stored mentions that say ``word`` go.
+    config_dir = tmp_path / "config"
+    brands = (config_dir / "brands.yaml").read_text()
+    narrowed = brands.replace(f"queries: ['\"{brand}\"']", f"queries: ['\"{brand}\" -{word}']", 1)
+    assert narrowed != brands
+    (config_dir / "brands.yaml").write_text(narrowed)
+    dropped = [b for b in linked if word in texts[b.mention_id]]
+    assert 0 < len(dropped) < len(linked)
+    assert distributed.rematch_changed(rt) == len(dropped)
+    with Session(rt.engine) as s:
+        left = {
+            b.mention_id for b in s.exec(select(MentionBrand).where(MentionBrand.brand == brand))
+        }
+    assert left == {b.mention_id for b in linked} - {b.mention_id for b in dropped}
+    assert distributed.rematch_changed(rt) == 0  # nothing changed since
+
+
+def _text(engine: Engine, mention_id: int) -> str:
+    with Session(engine) as s:
+        mention = s.get(Mention, mention_id)
+        assert mention is not None
+        return f"{mention.title or ''} {mention.text}"
