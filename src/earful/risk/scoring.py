@@ -352,6 +352,10 @@ def forecast_curve(
     )
 
 
+# The shortest stretch to the forecast horizon over which a pace still to come is read.
+_MIN_PACE_SPAN_H = 1.0
+
+
 def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
     """Score one mention (or one incident's aggregate) at ``now``; see the module docstring."""
     w = config.weights
@@ -400,17 +404,19 @@ def assess(inp: RiskInput, now: datetime, config: RiskConfig) -> RiskAssessment:
         (a0, p0, s0), (a1, p1, s1) = curve[-2], curve[-1]
         dt = max(a1 - a0, 1e-6)
         typical_name = f"a typical {base_key}{'' if inp.baseline_key else ' post'}"
-        if self_exciting and fc is not None:
+        horizon = max(config.forecast_horizon_h, a1)
+        if self_exciting and fc is not None and horizon - a1 >= _MIN_PACE_SPAN_H:
             # The shares already carry the latest rate and the audience it reached: the pace
             # that matters is the one still to come (forecast shares per hour to the horizon,
-            # against a typical post's over the same hours).
-            horizon = max(config.forecast_horizon_h, a1)
-            span = max(horizon - a1, 1e-6)
+            # against a typical post's over the same hours). A curve at or past the horizon
+            # has no pace to come (0 / 0): its observed rate speaks instead, below.
+            span = horizon - a1
             rate = max(fc.final - p1, 0.0) / span
             typical_span = typical_total(config, base_key, horizon) - typical_total(
                 config, base_key, a1
             )
-            velocity_ratio = rate / max(typical_span / span, 1e-6)
+            floor = typical_rate(config, base_key, horizon)
+            velocity_ratio = rate / max(typical_span / span, floor, 1e-6)
             pace = (
                 f"on course for ×{velocity_ratio:.0f} {typical_name}'s pace "
                 f"to {human_hours(horizon)}"

@@ -100,3 +100,36 @@ def test_human_count() -> None:
     assert human_count(120_000) == "120k"
     assert human_count(1_300_000) == "1.3M"
     assert human_count(2_100) == "2.1k"
+
+
+def test_a_self_exciting_incident_past_the_forecast_horizon_is_paced_by_what_it_does() -> None:
+    """Six everyday questions over four days (a held-out replay): past the 48 h horizon there
+    is no pace still to come, and 0 / 0 once read as "×28981242173096 a typical incident's
+    pace" and opened an escalation for 3 new likes."""
+    from earful.risk.forecast import Share
+
+    t0 = datetime(2006, 6, 19, 2, 36, tzinfo=UTC)
+    snaps = [
+        Reading(at=t0 + timedelta(hours=h), likes=likes, shares=0, comments=0)
+        for h, likes in ((0, 4), (90, 8), (94.8, 11))
+    ]
+    inp = RiskInput(
+        source="twitter",
+        text="Anyone know if the cable outage in Denver is fixed?",
+        compound=-0.52,
+        published_at=t0,
+        author_followers=13_328,
+        snapshots=snaps,
+        spread_sources=["reviews", "twitter"],
+        spread_mentions=6,
+        baseline_key="incident",
+        shares=[
+            Share(age_h=h, followers=f)
+            for h, f in ((0, 13_328), (20, 900), (41, 300), (60, 700), (77, 150), (90, 80))
+        ],
+    )
+    result = assess(inp, t0 + timedelta(hours=95), RiskConfig())
+    velocity = next(r for r in result.reasons if r.factor == "velocity")
+    assert "pace to" not in velocity.detail  # the observed rate, not a pace to come
+    assert result.velocity_ratio < 1_000
+    assert result.risk < 50  # below level 1: nothing to page about

@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from earful.run.scenarios.incident_comcast import COMCAST
 from earful.run.scenarios.incident_dominos import DOMINOS
 from earful.run.scenarios.incident_fedex import FEDEX
 from earful.run.scenarios.incident_model import Incident
@@ -302,7 +303,7 @@ def is_story(inc: Incident, ident: str) -> bool:
 OPENERS = ("", "", "", "Ugh,", "Honestly,", "Well,", "So", "Not again:", "Great,", "Seriously,")
 CLOSERS = ("", "", "", " Not great.", " Sigh.", " Every time.", " Come on.", " Why?", " Meh.")
 
-INCIDENTS: dict[str, Incident] = {inc.name: inc for inc in (UNITED, FEDEX, DOMINOS)}
+INCIDENTS: dict[str, Incident] = {inc.name: inc for inc in (UNITED, FEDEX, DOMINOS, COMCAST)}
 
 
 def write(inc: Incident, path: Path, scale: float = 1.0) -> int:
