@@ -187,8 +187,8 @@ def _instance_base(value: str) -> str:
     return value if "://" in value else f"https://{value}"
 
 
-def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchResult:
-    """New posts/comments matching ``query`` on every instance since the previous poll."""
+def _search(source: SourceConfig) -> tuple[str, list[str], list[str]]:
+    """The source's (query, instance base URLs, content types); a config error without them."""
     params = source.params
     query = str(params.get("query") or params.get("q") or "").strip()
     instances = [_instance_base(i) for i in param_list(params, "instances")]
@@ -200,7 +200,13 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
             source=source.name,
             reason="config",
         )
-    types = param_list(params, "types") or ["Posts", "Comments"]
+    return query, instances, param_list(params, "types") or ["Posts", "Comments"]
+
+
+def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchResult:
+    """New posts/comments matching ``query`` on every instance since the previous poll."""
+    params = source.params
+    query, instances, types = _search(source)
     limit = max(1, min(MAX_LIMIT, as_int(params.get("limit")) or MAX_LIMIT))
     max_pages = max(1, as_int(params.get("max_pages")) or 3)
     raw = load_cursor(state.cursor)
@@ -267,17 +273,7 @@ def backfill_page(
 ) -> BackfillPage:
     """One page of one instance's search, sorted New, back in time (module docstring)."""
     params = source.params
-    query = str(params.get("query") or params.get("q") or "").strip()
-    instances = [_instance_base(i) for i in param_list(params, "instances")]
-    if not instances and source.url:
-        instances = [_instance_base(source.url)]
-    if not query or not instances:
-        raise SourceError(
-            "lemmy: params.instances and params.query are required",
-            source=source.name,
-            reason="config",
-        )
-    types = param_list(params, "types") or ["Posts", "Comments"]
+    query, instances, types = _search(source)
     jobs = [(base, kind) for base in instances for kind in types]
     limit = max(1, min(MAX_LIMIT, as_int(params.get("limit")) or MAX_LIMIT))
     raw = load_cursor(cursor)
