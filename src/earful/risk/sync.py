@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam, or_
 from sqlalchemy import select as select_columns
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -39,10 +39,7 @@ from earful.store.models import EngagementSnapshot, MentionBrand
 _COMMIT_LAG = 2000
 _LATE_SNAPSHOT = timedelta(minutes=10)
 
-_BRANDS_IDS = select_columns(col(MentionBrand.mention_id), col(MentionBrand.brand)).where(
-    col(MentionBrand.brand).in_(bindparam("brands", expanding=True)),
-    col(MentionBrand.mention_id) > bindparam("above"),
-)
+_LINK_COLUMNS = (col(MentionBrand.mention_id), col(MentionBrand.brand))
 _LATE_SNAPSHOTS = select_columns(col(EngagementSnapshot.mention_id)).where(
     col(EngagementSnapshot.id) > bindparam("above"),
     col(EngagementSnapshot.id) <= bindparam("upto"),
@@ -122,11 +119,19 @@ def _sync(
     # this process already synced past; SQLite's single writer cannot.
     late_rows = session.get_bind().dialect.name != "sqlite"
     lag = _COMMIT_LAG if late_rows else 0
-    floor = max(0, min(s.max_mention_id for s in states.values()) - lag)
+    # Each brand's own range (a brand seldom mentioned must not read a busy brand's links).
+    ranges = or_(
+        *(
+            and_(
+                col(MentionBrand.brand) == brand,
+                col(MentionBrand.mention_id) > max(0, states[brand].max_mention_id - lag),
+            )
+            for brand in brands
+        )
+    )
     fresh: dict[str, set[int]] = {b: set() for b in brands}
-    for mid, brand in conn.execute(_BRANDS_IDS, {"brands": brands, "above": floor}):
-        state = states[brand]
-        if mid > state.max_mention_id - lag and mid not in state.members:
+    for mid, brand in conn.execute(select_columns(*_LINK_COLUMNS).where(ranges)):
+        if mid not in states[brand].members:
             fresh[brand].add(int(mid))
     changed: dict[str, set[int]] = {b: set() for b in brands}
     old_snapshots = {b: s.max_snapshot_id for b, s in states.items()}
