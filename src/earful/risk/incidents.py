@@ -87,13 +87,14 @@ class Incident:
     video, reposts of one post, copies of one text — whose curve is the story's own spread;
     the other members only resemble them (shared phrases, similar wording). Many people with
     the same everyday problem resemble each other without referring to anything: they make
-    one incident (one escalation at most) but no crowd curve. Empty ``core``: all members."""
+    one incident (one escalation at most) but no crowd curve. Empty ``core``: all members.
+
+    ``members`` (and ``core``) are earliest first, by (published_at, key): ``group_incidents``
+    and ``BrandWindow`` build them in that order, so the root is the first member."""
 
     key: str
     members: list[Member] = field(default_factory=list)
     core: list[Member] = field(default_factory=list)
-    # The members are already earliest first (as ``BrandWindow`` hands them out).
-    ordered: bool = False
 
     @property
     def story(self) -> list[Member]:
@@ -109,18 +110,11 @@ class Incident:
 
     @property
     def first_at(self) -> datetime:
-        if self.ordered:
-            return self.members[0].published_at
-        return min(m.published_at for m in self.members)
+        return self.members[0].published_at
 
     def root(self) -> Member:
         """The earliest post: where the story started."""
-        if self.ordered:
-            return self.members[0]
-        return min(self.members, key=lambda m: (m.published_at, m.key))
-
-    def timeline(self) -> list[Member]:
-        return sorted(self.members, key=lambda m: (m.published_at, m.key))
+        return self.members[0]
 
 
 def story_text(member: Member) -> str:

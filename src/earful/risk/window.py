@@ -382,7 +382,7 @@ class BrandWindow:
         members = [self.members[i] for i in ids]
         key = f"incident:{members[0].key}"
         if len(members) == 1:
-            return Incident(key=key, members=members, core=members, ordered=True)
+            return Incident(key=key, members=members, core=members)
         # The largest core (ties: the one whose first post is earliest); single posts are
         # cores of one, so with no larger core the earliest post is the core.
         best: tuple[int, datetime, str] = (-1, members[0].published_at, members[0].key)
@@ -404,4 +404,4 @@ class BrandWindow:
                 winner = cids if cids is not None else [i for _, _, i in entries]
         if winner is not None:
             core = [self.members[i] for i in winner]
-        return Incident(key=key, members=members, core=core, ordered=True)
+        return Incident(key=key, members=members, core=core)
