@@ -55,7 +55,7 @@ from earful.sources.base import (
     RefreshItem,
     oldest_of,
 )
-from earful.sources.http import HttpClient
+from earful.sources.http import HttpClient, HttpResponse
 from earful.sources.limits import as_int, param_list
 from earful.sources.values import keep_parsed, load_cursor, load_json, parse_iso_utc
 from earful.text import tidy_whitespace
@@ -203,6 +203,24 @@ def _search(source: SourceConfig) -> tuple[str, list[str], list[str]]:
     return query, instances, param_list(params, "types") or ["Posts", "Comments"]
 
 
+def _search_page(
+    client: HttpClient,
+    source: SourceConfig,
+    base: str,
+    query: str,
+    kind: str,
+    limit: int,
+    page: int,
+) -> HttpResponse:
+    """One page of an instance's search for ``kind`` items, newest first."""
+    params = {"q": query, "type_": kind, "sort": "New", "listing_type": "All"}
+    return client.get(
+        f"{base}/api/v3/search",
+        params={**params, "limit": limit, "page": page},
+        source=source.name,
+    )
+
+
 def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchResult:
     """New posts/comments matching ``query`` on every instance since the previous poll."""
     params = source.params
@@ -221,18 +239,7 @@ def fetch(client: HttpClient, source: SourceConfig, state: PollState) -> FetchRe
             since = parse_iso_utc(cursors.get(key))
             newest = since
             for page in range(1, max_pages + 1):
-                response = client.get(
-                    f"{base}/api/v3/search",
-                    params={
-                        "q": query,
-                        "type_": kind,
-                        "sort": "New",
-                        "listing_type": "All",
-                        "limit": limit,
-                        "page": page,
-                    },
-                    source=source.name,
-                )
+                response = _search_page(client, source, base, query, kind, limit, page)
                 result.requests += 1
                 result.bytes_received += len(response.body)
                 parsed = parse(response.body, url=response.url)
@@ -282,18 +289,7 @@ def backfill_page(
     if job >= len(jobs):
         return BackfillPage()
     base, kind = jobs[job]
-    response = client.get(
-        f"{base}/api/v3/search",
-        params={
-            "q": query,
-            "type_": kind,
-            "sort": "New",
-            "listing_type": "All",
-            "limit": limit,
-            "page": page,
-        },
-        source=source.name,
-    )
+    response = _search_page(client, source, base, query, kind, limit, page)
     parsed = parse(response.body, url=response.url)
     nxt = backfill_next(
         parsed.mentions, {"job": job, "page": page}, jobs=len(jobs), limit=limit, since=window.since
