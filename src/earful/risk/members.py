@@ -8,11 +8,11 @@ the session's connection, outside the ORM. Pure reads: the caller owns the trans
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_
+from sqlalchemy import and_, bindparam, func, or_
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col
 
@@ -80,6 +80,12 @@ MAX_SNAPSHOT = select_columns(func.max(col(EngagementSnapshot.id)))
 BRAND_IDS = select_columns(col(MentionBrand.mention_id)).where(
     col(MentionBrand.brand) == bindparam("brand"), col(MentionBrand.mention_id) > bindparam("above")
 )
+# Snapshots another transaction committed below the high-water mark (``risk.sync``).
+LATE_SNAPSHOTS = select_columns(col(EngagementSnapshot.mention_id)).where(
+    col(EngagementSnapshot.id) > bindparam("above"),
+    col(EngagementSnapshot.id) <= bindparam("upto"),
+    col(EngagementSnapshot.at) > bindparam("since"),
+)
 ACTIVE_ESCALATIONS = (
     select_columns(col(Escalation.brand), col(Escalation.incident_key), col(Escalation.mention_id))
     .where(
@@ -92,6 +98,19 @@ LINKS = select_columns(col(MentionBrand.mention_id), col(MentionBrand.brand)).wh
     col(MentionBrand.mention_id).in_(bindparam("ids", expanding=True)),
     col(MentionBrand.is_competitor).is_(False),
 )
+
+
+def links_above(floors: Mapping[str, int]) -> Any:
+    """(mention id, brand) of each brand's links above its own id floor, in one statement (a
+    brand seldom mentioned does not read a busy brand's links since its last sync)."""
+    return select_columns(col(MentionBrand.mention_id), col(MentionBrand.brand)).where(
+        or_(
+            *(
+                and_(col(MentionBrand.brand) == brand, col(MentionBrand.mention_id) > floor)
+                for brand, floor in floors.items()
+            )
+        )
+    )
 
 
 def member_row(m: Any, snaps: Sequence[Reading]) -> Member:

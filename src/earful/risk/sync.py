@@ -15,36 +15,28 @@ import weakref
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, or_
-from sqlalchemy import select as select_columns
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from earful.config.models import AppConfig
 from earful.risk.members import (
     ANNOTATED,
+    LATE_SNAPSHOTS,
     NEW_SNAPSHOTS,
     NEWEST_ANNOTATION,
     brand_ids,
+    links_above,
     load_members,
     load_members_by_id,
     max_snapshot_id,
 )
 from earful.risk.window import BrandWindow
-from earful.store.models import EngagementSnapshot, MentionBrand
 
 # Rows another transaction stored may commit after this process synced past their ids: the
 # last ``_COMMIT_LAG`` ids below the high-water mark (and snapshots taken in the last
 # ``_LATE_SNAPSHOT``) are looked at again on every sync, on databases that allow it.
 _COMMIT_LAG = 2000
 _LATE_SNAPSHOT = timedelta(minutes=10)
-
-_LINK_COLUMNS = (col(MentionBrand.mention_id), col(MentionBrand.brand))
-_LATE_SNAPSHOTS = select_columns(col(EngagementSnapshot.mention_id)).where(
-    col(EngagementSnapshot.id) > bindparam("above"),
-    col(EngagementSnapshot.id) <= bindparam("upto"),
-    col(EngagementSnapshot.at) > bindparam("since"),
-)
 
 _WINDOWS: weakref.WeakKeyDictionary[Engine, dict[tuple[object, ...], BrandWindow]] = (
     weakref.WeakKeyDictionary()
@@ -119,18 +111,9 @@ def _sync(
     # this process already synced past; SQLite's single writer cannot.
     late_rows = session.get_bind().dialect.name != "sqlite"
     lag = _COMMIT_LAG if late_rows else 0
-    # Each brand's own range (a brand seldom mentioned must not read a busy brand's links).
-    ranges = or_(
-        *(
-            and_(
-                col(MentionBrand.brand) == brand,
-                col(MentionBrand.mention_id) > max(0, states[brand].max_mention_id - lag),
-            )
-            for brand in brands
-        )
-    )
     fresh: dict[str, set[int]] = {b: set() for b in brands}
-    for mid, brand in conn.execute(select_columns(*_LINK_COLUMNS).where(ranges)):
+    floors = {b: max(0, states[b].max_mention_id - lag) for b in brands}
+    for mid, brand in conn.execute(links_above(floors)):
         if mid not in states[brand].members:
             fresh[brand].add(int(mid))
     changed: dict[str, set[int]] = {b: set() for b in brands}
@@ -156,7 +139,7 @@ def _sync(
             "upto": max(old_snapshots.values()),
             "since": now - _LATE_SNAPSHOT,
         }
-        touched = {int(i) for (i,) in conn.execute(_LATE_SNAPSHOTS, late)}
+        touched = {int(i) for (i,) in conn.execute(LATE_SNAPSHOTS, late)}
         for brand, state in states.items():
             changed[brand] |= {i for i in touched if i in state.members}
     reload: set[int] = set()
