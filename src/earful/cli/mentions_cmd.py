@@ -30,6 +30,7 @@ from earful.cli.common import (
 )
 from earful.clock import SystemClock, isoformat_z, parse_iso
 from earful.config.durations import parse_duration
+from earful.errors import StorageError
 from earful.store import repository
 from earful.store.export import FORMATS, write_csv, write_xlsx
 from earful.store.inbox import InboxRow, MentionFilter, count_rows, iter_rows
@@ -117,6 +118,9 @@ def show_mentions(
         raise typer.BadParameter(
             "the table is for the terminal: use --format csv, jsonl or xlsx", param_hint="--out"
         )
+    if out is not None and not out.parent.is_dir():
+        # before any row is read: an export of every mention must not end in a traceback
+        raise typer.BadParameter(f"no directory {out.parent} to write into", param_hint="--out")
     since_at = parse_since(since, SystemClock().now())  # bad input fails even on an empty DB
     st = state(ctx)
     engine = st.existing_engine()
@@ -154,23 +158,33 @@ def show_mentions(
 
 
 def _write(rows: Iterator[InboxRow], fmt: str, out: Path | None) -> None:
-    if fmt == "xlsx":
-        assert out is not None
-        write_xlsx(rows, out)
+    """Write the rows to ``out`` (through a ``.partial`` file renamed at the end, so a failed
+    export never leaves a file that looks complete) or to stdout."""
+    if out is None:
+        with ExitStack() as stack:
+            _write_text(rows, fmt, _stdout(stack))
         return
-    with ExitStack() as stack:
-        # utf-8 without BOM: write_csv writes its own BOM; JSON Lines never has one
-        target: IO[str] = (
-            stack.enter_context(out.open("w", encoding="utf-8", newline=""))
-            if out is not None
-            else _stdout(stack)
-        )
-        if fmt == "csv":
-            write_csv(rows, target)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        if fmt == "xlsx":
+            write_xlsx(rows, partial)
         else:
-            for row in rows:
-                target.write(json.dumps(mention_json(row), ensure_ascii=False, default=str))
-                target.write("\n")
+            # utf-8 without BOM: write_csv writes its own BOM; JSON Lines never has one
+            with partial.open("w", encoding="utf-8", newline="") as target:
+                _write_text(rows, fmt, target)
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"cannot write {out}: {exc.strerror or exc}") from exc
+
+
+def _write_text(rows: Iterator[InboxRow], fmt: str, target: IO[str]) -> None:
+    if fmt == "csv":
+        write_csv(rows, target)
+        return
+    for row in rows:
+        target.write(json.dumps(mention_json(row), ensure_ascii=False, default=str))
+        target.write("\n")
 
 
 def _stdout(stack: ExitStack) -> IO[str]:

@@ -204,3 +204,21 @@ def test_corrections_are_honoured_in_filter_and_cells(db: str) -> None:
     )
     assert (row["tags"], row["assignee"]) == ("vip", "ana")
     assert float(row["compound"]) > 0  # the computed score stays beside the correction
+
+
+def test_an_out_file_that_cannot_be_written_is_a_clear_error_and_leaves_no_file(
+    db: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no" / "such" / "all.csv"
+    result = earful("--db", db, "mentions", "--format", "csv", "--out", str(missing))
+    assert result.returncode == 2
+    assert "no directory" in result.stderr and "Traceback" not in result.stderr
+    # The target is a directory: the rows were written to the .partial file, the rename
+    # failed, and neither the .partial nor a half file is left behind.
+    target = tmp_path / "taken"
+    target.mkdir()
+    result = earful("--db", db, "mentions", "--format", "xlsx", "--out", str(target))
+    assert result.returncode == 1
+    assert f"cannot write {target}" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+    assert list(target.iterdir()) == []
