@@ -13,6 +13,8 @@ from earful.escalation.lifecycle import Candidate, escalate
 from earful.risk.scoring import Reason
 from earful.store.models import Mention
 
+GUITAR = "United baggage handlers broke my guitar"
+
 
 def open_escalation(
     engine: Engine,
@@ -41,3 +43,23 @@ def open_escalation(
         esc = escalate(s, cand, now=now, risk_config=config.risk, config=config.escalation)
         assert esc.escalation is not None and esc.escalation.id is not None
         return esc.escalation.id
+
+
+def open_guitar_escalation(
+    engine: Engine, config: AppConfig, *, now: datetime, text: str = GUITAR
+) -> None:
+    """The notification tests' escalation: a United Breaks Guitars video at risk 62."""
+    mention = Mention(
+        source="youtube",
+        external_id="v1",
+        text=text,
+        fetched_at=now,
+        author="sonsofmaxwell",
+        author_followers=2000,
+        sentiment_compound=-0.6,
+        url="https://www.youtube.com/watch?v=5YGc4zOqozo",
+    )
+    reasons = [Reason("velocity", 40, "views ×8 in 2 h"), Reason("severity", 22, "defect: 'broke'")]
+    open_escalation(
+        engine, mention, brand="United", risk=62, reasons=reasons, now=now, config=config
+    )

@@ -24,11 +24,9 @@ from earful.config.loader import find_config_errors
 from earful.config.models import AppConfig
 from earful.errors import ConfigError
 from earful.notify.outbox import deliver_due, senders_from_config
-from earful.risk.scoring import Reason
 from earful.settings import Settings
 from earful.store.escalations import Notification
-from earful.store.models import Mention
-from tests.unit.escalation_factories import open_escalation
+from tests.unit.escalation_factories import open_guitar_escalation
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
@@ -83,30 +81,13 @@ def apprise_config() -> AppConfig:
     )
 
 
-def seed(engine: Engine, config: AppConfig) -> None:
-    mention = Mention(
-        source="youtube",
-        external_id="v1",
-        text="United baggage handlers broke my guitar",
-        fetched_at=T0,
-        author="sonsofmaxwell",
-        author_followers=2000,
-        sentiment_compound=-0.6,
-        url="https://www.youtube.com/watch?v=5YGc4zOqozo",
-    )
-    reasons = [Reason("velocity", 40, "views ×8 in 2 h"), Reason("severity", 22, "defect: 'broke'")]
-    open_escalation(
-        engine, mention, brand="United", risk=62, reasons=reasons, now=T0, config=config
-    )
-
-
 def test_failure_is_retried_then_delivered_exactly_once(
     sqlite_engine: Engine, endpoint: Endpoint, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     config = apprise_config()
     settings = Settings(secret_key="k" * 32)  # type: ignore[arg-type]
-    seed(sqlite_engine, config)
+    open_guitar_escalation(sqlite_engine, config, now=T0)
     clock = SimulatedClock(T0)
     with httpx.Client(timeout=5) as client:
         senders = senders_from_config(config, settings, client, env={VAR: endpoint.url})

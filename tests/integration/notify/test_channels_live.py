@@ -27,12 +27,10 @@ from earful.errors import ConfigError, NotificationError
 from earful.notify.channels.webhook import ID_HEADER, WebhookSender
 from earful.notify.message import Message
 from earful.notify.outbox import deliver_due, senders_from_config
-from earful.risk.scoring import Reason
 from earful.settings import Settings
 from earful.store.escalations import Notification
-from earful.store.models import Mention
 from tests.conftest import need
-from tests.unit.escalation_factories import open_escalation
+from tests.unit.escalation_factories import GUITAR, open_guitar_escalation
 
 # The receiver verifies with the reference implementation (a dev dependency): an environment
 # installed before it was added skips here with what to do, and fails under CI.
@@ -110,23 +108,6 @@ def hook_server() -> Iterator[tuple[Receiver, str]]:
         server.server_close()
 
 
-def _seed(engine: Engine, config: AppConfig) -> None:
-    mention = Mention(
-        source="youtube",
-        external_id="v1",
-        text="United baggage handlers broke my guitar <3",
-        fetched_at=T0,
-        author="sonsofmaxwell",
-        author_followers=2000,
-        sentiment_compound=-0.6,
-        url="https://www.youtube.com/watch?v=5YGc4zOqozo",
-    )
-    reasons = [Reason("velocity", 40, "views ×8 in 2 h"), Reason("severity", 22, "defect: 'broke'")]
-    open_escalation(
-        engine, mention, brand="United", risk=62, reasons=reasons, now=T0, config=config
-    )
-
-
 def test_email_and_signed_webhook_arrive(
     sqlite_engine: Engine, smtp: tuple[Inbox, int], hook_server: tuple[Receiver, str]
 ) -> None:
@@ -147,7 +128,7 @@ def test_email_and_signed_webhook_arrive(
         }
     )
     settings = Settings(smtp_host="127.0.0.1", smtp_port=port, secret_key="k" * 32)  # type: ignore[arg-type]
-    _seed(sqlite_engine, config)
+    open_guitar_escalation(sqlite_engine, config, now=T0, text=f"{GUITAR} <3")
     with httpx.Client(timeout=5) as client:
         senders = senders_from_config(
             config, settings, client, env={"HOOK_URL": url, "HOOK_SECRET": SECRET}
@@ -204,7 +185,7 @@ def test_webhook_with_wrong_secret_is_refused(
             }
         }
     )
-    _seed(sqlite_engine, config)
+    open_guitar_escalation(sqlite_engine, config, now=T0, text=f"{GUITAR} <3")
     with httpx.Client(timeout=5) as client:
         senders = senders_from_config(
             config,

@@ -16,8 +16,7 @@ from sqlmodel import Session
 from earful.config.models import AppConfig, BrandConfig
 from earful.store.annotations import Change, annotate
 from earful.store.export import COLUMNS
-from earful.store.models import Mention, MentionBrand
-from tests.unit.web.web_factories import T0, login, make_client, make_user
+from tests.unit.web.web_factories import T0, login, make_client, make_user, store_mention
 
 ROWS = [
     # (external id, text, label, source, brand, hours before T0)
@@ -33,23 +32,16 @@ def ids(sqlite_engine: Engine) -> dict[str, int]:
     out: dict[str, int] = {}
     with Session(sqlite_engine) as s, s.begin():
         for ext, text, label, source, brand, hours in ROWS:
-            when = T0 - timedelta(hours=hours)
-            m = Mention(
+            out[ext] = store_mention(
+                s,
+                ext,
+                text,
                 source=source,
-                external_id=ext,
-                text=text,
-                url=f"https://{source}.example/{ext}",
-                author=f"author-{ext}",
-                sentiment_label=label,
-                sentiment_compound=-0.7 if label == "negative" else 0.6,
-                published_at=when,
-                fetched_at=when,
+                brand=brand,
+                at=T0 - timedelta(hours=hours),
+                label=label,
+                compound=-0.7 if label == "negative" else 0.6,
             )
-            s.add(m)
-            s.flush()
-            assert m.id is not None
-            s.add(MentionBrand(mention_id=m.id, brand=brand, published_at=when))
-            out[ext] = m.id
         annotate(s, out["bag"], Change(tags="luggage"), actor="ana", now=T0)
     return out
 

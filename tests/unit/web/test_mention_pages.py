@@ -13,8 +13,15 @@ from earful.config.models import AppConfig, BrandConfig
 from earful.digest.build import build_digest
 from earful.store.annotations import Change, MentionEdit, annotate
 from earful.store.inbox import MentionFilter, search_mentions
-from earful.store.models import EngagementSnapshot, Mention, MentionBrand
-from tests.unit.web.web_factories import T0, login, make_client, make_user, page_csrf
+from earful.store.models import EngagementSnapshot, Mention
+from tests.unit.web.web_factories import (
+    T0,
+    login,
+    make_client,
+    make_user,
+    page_csrf,
+    store_mention,
+)
 
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> Acme'
 ROWS = [
@@ -45,26 +52,19 @@ def ids(sqlite_engine: Engine) -> dict[str, int]:
     out: dict[str, int] = {}
     with Session(sqlite_engine) as s, s.begin():
         for ext, text, label, source, lang, hours in ROWS:
-            when = T0 - timedelta(hours=hours)
-            m = Mention(
+            out[ext] = store_mention(
+                s,
+                ext,
+                text,
                 source=source,
-                external_id=ext,
-                text=text,
-                url=f"https://{source}.example/{ext}",
-                author=f"author-{ext}",
+                brand="Acme",
+                at=T0 - timedelta(hours=hours),
+                label=label,
+                compound={"negative": -0.87, "positive": 0.6}.get(label, 0.0),
                 author_followers=1500,
                 language=lang,
-                sentiment_label=label,
-                sentiment_compound={"negative": -0.87, "positive": 0.6}.get(label, 0.0),
                 raw_compound=-0.8 if label == "negative" else 0.0,
-                published_at=when,
-                fetched_at=when,
             )
-            s.add(m)
-            s.flush()
-            assert m.id is not None
-            s.add(MentionBrand(mention_id=m.id, brand="Acme", published_at=when))
-            out[ext] = m.id
         s.add(EngagementSnapshot(mention_id=out["bag-gate"], at=T0, likes=1))
         s.add(EngagementSnapshot(mention_id=out["bag-gate"], at=T0 + timedelta(hours=1), likes=9))
     return out

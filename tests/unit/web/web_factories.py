@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -12,6 +13,7 @@ from sqlmodel import Session
 from earful.clock import Clock, SimulatedClock
 from earful.config.models import AppConfig
 from earful.settings import Settings
+from earful.store.models import Mention, MentionBrand
 from earful.store.users import add_user
 from earful.web.app import create_app
 
@@ -66,3 +68,35 @@ def page_csrf(client: TestClient, path: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert found is not None
     return found.group(1)
+
+
+def store_mention(
+    session: Session,
+    ext: str,
+    text: str,
+    *,
+    source: str,
+    brand: str,
+    at: datetime,
+    label: str,
+    compound: float,
+    **fields: Any,
+) -> int:
+    """One stored mention of ``brand`` published at ``at`` (url and author from ``ext``)."""
+    m = Mention(
+        source=source,
+        external_id=ext,
+        text=text,
+        url=f"https://{source}.example/{ext}",
+        author=f"author-{ext}",
+        sentiment_label=label,
+        sentiment_compound=compound,
+        published_at=at,
+        fetched_at=at,
+        **fields,
+    )
+    session.add(m)
+    session.flush()
+    assert m.id is not None
+    session.add(MentionBrand(mention_id=m.id, brand=brand, published_at=at))
+    return m.id
