@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from sqlmodel import Session, select
 from earful.clock import SimulatedClock
 from earful.config.loader import find_config_errors
 from earful.config.models import AppConfig
+from earful.demo.local_server import LocalServer, send_body
 from earful.errors import ConfigError
 from earful.notify.outbox import deliver_due, senders_from_config
 from earful.settings import Settings
@@ -41,32 +41,30 @@ class Endpoint:
     posts: list[dict[str, Any]] = field(default_factory=list)
 
 
+class EndpointServer(LocalServer):
+    """Records each POST (path, the status it answered, the JSON payload)."""
+
+    def __init__(self, state: Endpoint) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                state.posts.append(
+                    {"path": self.path, "status": state.status, "payload": json.loads(body)}
+                )
+                send_body(self, state.status, b"", "text/plain")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._serve(Handler)
+
+
 @pytest.fixture
 def endpoint() -> Iterator[Endpoint]:
     state = Endpoint()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            state.posts.append(
-                {"path": self.path, "status": state.status, "payload": json.loads(body)}
-            )
-            self.send_response(state.status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"json://127.0.0.1:{server.server_address[1]}{SECRET_PATH}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with EndpointServer(state) as server:
+        state.url = server.base_url.replace("http://", "json://", 1) + SECRET_PATH
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def apprise_config() -> AppConfig:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from earful.demo.local_server import LocalServer, send_body
 from earful.sources.mastodon import snowflake_at
 from earful.store.backfill import BackfillProgress
 from earful.store.models import Mention
@@ -51,39 +51,33 @@ class Api:
         return [q.get("page", "?") for q in self.requests]
 
 
+class ApiServer(LocalServer):
+    """``api`` on 127.0.0.1: its answers as JSON, a 500 where it says to fail."""
+
+    def __init__(self, api: Api) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                api.requests.append(query)
+                if url.path != api.path:
+                    status, body = 404, b"{}"
+                elif api.fail(query):
+                    status, body = 500, b'{"message": "internal error"}'
+                else:
+                    status, body = 200, json.dumps(api.answer(query)).encode()
+                send_body(self, status, body, "application/json")
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self._serve(Handler)
+
+
 def serve(api: Api) -> Iterator[Api]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            url = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            api.requests.append(query)
-            if url.path != api.path:
-                self._send(404, b"{}")
-            elif api.fail(query):
-                self._send(500, b'{"message": "internal error"}')
-            else:
-                self._send(200, json.dumps(api.answer(query)).encode())
-
-        def _send(self, status: int, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    api.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with ApiServer(api) as server:
+        api.base = server.base_url
         yield api
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
 
 
 def hn_history() -> tuple[dict[str, Any], list[dict[str, Any]]]:
