@@ -164,12 +164,6 @@ def band_keys(sh: frozenset[str]) -> tuple[int, ...]:
     return tuple(hash((b, sig[b * rows : (b + 1) * rows])) for b in range(_BANDS))
 
 
-def minhash(sh: set[str]) -> tuple[int, ...]:
-    """MinHash signature of a shingle set (64 universal hash permutations); cached, because
-    the same recent posts are grouped again after every batch."""
-    return _minhash_cached(frozenset(sh))
-
-
 def jaccard(a: Set[str], b: Set[str]) -> float:
     if not a or not b:
         return 0.0
